@@ -95,11 +95,11 @@ class _Adam(Transform):
         p = grad.shape[1]
         m: FloatArray = state[:, :p]
         v: FloatArray = state[:, p:]
-        m_new = self.b1 * m + (1 - self.b1) * grad
-        v_new = self.b2 * v + (1 - self.b2) * grad * grad
+        m_new: FloatArray = self.b1 * m + (1 - self.b1) * grad
+        v_new: FloatArray = self.b2 * v + (1 - self.b2) * grad * grad
         if self.variant == "torch":
-            mh = m_new / (1 - self.b1 ** (t + 1))
-            vh = v_new / (1 - self.b2 ** (t + 1))
+            mh: FloatArray = m_new / (1 - self.b1 ** (t + 1))
+            vh: FloatArray = v_new / (1 - self.b2 ** (t + 1))
         else:  # eq. (16) as printed: old moments, exponent t
             if t == 0:
                 raise ValueError("adam(variant='paper') is eq. (16) as printed: it divides by 1 - beta^t = 0 at t = 0")

@@ -92,7 +92,7 @@ def finite_collections(
     arr = np.asarray(rows, dtype=np.float64)
     for k in range(coincident_pairs):
         src = draw(st.integers(0, n - 1))
-        dst = draw(st.integers(0, n - 1).filter(lambda j, s=src: j != s))
+        dst = (src + draw(st.integers(1, n - 1))) % n
         arr[dst] = arr[src]
     return FiniteCollection(arr.astype(dtype))
 
@@ -142,9 +142,12 @@ def lazy_collections(
     return X
 
 
-def collections(**kwargs: int) -> st.SearchStrategy[FiniteCollection | LazyCollection]:
-    """Finite or lazy collections (keyword arguments shared by both: ``coincident_pairs``)."""
-    return st.one_of(finite_collections(**kwargs), lazy_collections(**kwargs))
+def collections(coincident_pairs: int = 0) -> st.SearchStrategy[FiniteCollection | LazyCollection]:
+    """Finite or lazy collections, with at least ``coincident_pairs`` coincident neurons."""
+    return st.one_of(
+        finite_collections(coincident_pairs=coincident_pairs, max_size=max(10, coincident_pairs + 1)),
+        lazy_collections(coincident_pairs=coincident_pairs),
+    )
 
 
 @st.composite

@@ -1,0 +1,109 @@
+"""Stateless forms of momentum and Adam (Section 5.2, eq. 16) against torch.optim."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from invariance import (
+    CircleBase,
+    FiniteCollection,
+    GaussianPair,
+    InteractionPotential,
+    LazyCollection,
+    LogCosh,
+    StatelessOptimizer,
+    adam,
+    momentum,
+    sgd,
+)
+from invariance import strategies as ist
+
+LOSS = InteractionPotential(LogCosh(1.0), GaussianPair(1.0, 1.0))
+
+
+def _torch_trajectory(theta0, make_opt, steps):
+    p = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    opt = make_opt([p])
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        p.grad = torch.from_numpy(LOSS.gradient(p.detach().numpy().copy()))
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    return out
+
+
+CASES = [
+    (sgd(), lambda ps, lr: torch.optim.SGD(ps, lr=lr)),
+    (momentum(0.9), lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9)),
+    (momentum(0.5, nesterov=True), lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.5, nesterov=True)),
+    (adam(), lambda ps, lr: torch.optim.Adam(ps, lr=lr)),
+    (adam(0.8, 0.99, 1e-6), lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=(0.8, 0.99), eps=1e-6)),
+]
+
+
+@settings(max_examples=20)
+@given(ist.finite_collections(min_size=2, max_size=6), st.sampled_from(range(len(CASES))), st.floats(1e-3, 0.2))
+def test_stateless_form_reproduces_torch_optim_step_by_step(X, case, lr):
+    transform, make = CASES[case]
+    rule = StatelessOptimizer(LOSS, transform, learning_rate=lr)
+    Z = rule.augment(X)
+    reference = _torch_trajectory(X.points, lambda ps: make(ps, lr), steps=15)
+    worst = 0.0
+    for t, ref in enumerate(reference):
+        Z = rule.step(Z, lr, t)
+        worst = max(worst, float(np.max(np.abs(rule.parameters(Z).points - ref))))
+    assert worst <= 1e-10 * (1 + np.abs(X.points).max())
+
+
+def test_printed_eq16_is_adam_one_step_late():
+    """Eq. (16) uses the old moments with exponent t: its step t+1 is Adam's step t."""
+    X = FiniteCollection(np.random.default_rng(1).normal(size=(5, 2)))
+    lr = 0.05
+    exact = StatelessOptimizer(LOSS, adam(), lr)
+    paper = StatelessOptimizer(LOSS, adam(variant="paper"), lr)
+    Z = exact.augment(X)
+    with pytest.raises(ValueError, match="t = 0"):
+        paper.update(Z, t=0)
+    for t in range(5):
+        Z_next = exact.step(Z, lr, t)
+        theta_step_exact = exact.parameters(Z_next).points - exact.parameters(Z).points
+        # eq. (16) at time t+1 sees the moments Adam produced at step t
+        u_paper = paper.update(Z_next, t=t + 1).points[:, :2]
+        assert np.allclose(lr * u_paper, theta_step_exact, rtol=1e-10, atol=1e-14)
+        # ...and differs from Adam's own update at t+1
+        u_exact = exact.update(Z_next, t=t + 1).points[:, :2]
+        assert not np.allclose(u_paper, u_exact)
+        Z = Z_next
+
+
+def test_stateless_rule_refuses_another_step_size_and_bad_particles():
+    rule = StatelessOptimizer(LOSS, momentum(), learning_rate=0.1)
+    Z = rule.augment(FiniteCollection([[1.0, 2.0]]))
+    with pytest.raises(ValueError, match="learning_rate"):
+        rule.step(Z, 0.2)
+    with pytest.raises(ValueError, match="augmented particles"):
+        rule.update(FiniteCollection([[1.0, 2.0, 3.0]]))
+    with pytest.raises(ValueError, match="learning_rate"):
+        StatelessOptimizer(LOSS, adam(), learning_rate=0.0)
+    with pytest.raises(ValueError, match="b1"):
+        adam(b1=1.0)
+    with pytest.raises(ValueError, match="eps"):
+        adam(eps=0.0)
+
+
+def test_stateless_optimizer_on_lazy_collections():
+    lr = 0.1
+    rule = StatelessOptimizer(InteractionPotential(LogCosh(1.0), GaussianPair(1.0, 1.0)), adam(), lr, quadrature=256)
+    X = rule.augment(LazyCollection(CircleBase(), {3: [2.0, 0.0]}))
+    assert X.dim == 6 and X.support == (3,)
+    Y = rule.step(rule.step(X, lr, 0), lr, 1)
+    assert isinstance(Y, LazyCollection) and Y.support == (3,)
+    theta = rule.parameters(Y)
+    assert theta.dim == 2
+    # an un-overridden neuron moves as the base does: compare to a finite computation
+    atoms = CircleBase().atoms(256)
+    g0 = rule.loss.mean_field_gradient(X.entries([5])[:, :2], atoms)
+    assert np.allclose(rule.step(X, lr, 0)[5][2:4], 0.1 * g0[0])  # m_1 = (1 - b1) g
