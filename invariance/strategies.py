@@ -90,7 +90,7 @@ def finite_collections(
     n = draw(st.integers(max(min_size, coincident_pairs + 1 if coincident_pairs else 1), max_size))
     rows = draw(st.lists(st.lists(coordinates(bound), min_size=d, max_size=d), min_size=n, max_size=n))
     arr = np.asarray(rows, dtype=np.float64)
-    for k in range(coincident_pairs):
+    for _ in range(coincident_pairs):
         src = draw(st.integers(0, n - 1))
         dst = (src + draw(st.integers(1, n - 1))) % n
         arr[dst] = arr[src]
