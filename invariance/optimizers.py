@@ -38,8 +38,9 @@ from typing import Any, Hashable, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .arguments import check_eta
 from .collections import DEFAULT_QUADRATURE, Collection, FiniteCollection, LazyBase, LazyCollection, as_collection
-from .rules import UpdateRule, validate_eta
+from .rules import UpdateRule
 
 __all__ = ["Transform", "StatelessOptimizer", "sgd", "momentum", "adam"]
 
@@ -213,7 +214,7 @@ class StatelessOptimizer(UpdateRule):
             raise TypeError("transform must be a Transform (sgd(), momentum(...), adam(...))")
         self.loss = loss
         self.transform = transform
-        self.learning_rate = validate_eta(learning_rate, "learning_rate")
+        self.learning_rate = check_eta(learning_rate, "learning_rate")
         self.quadrature = int(quadrature)
         self.name = f"stateless {transform.name} (lr={self.learning_rate:g})"
 
@@ -258,7 +259,7 @@ class StatelessOptimizer(UpdateRule):
         return self._direction_and_state_rate(grad, state, t)
 
     def step(self, X: Collection | ArrayLike, eta: float, t: int = 0) -> Collection:
-        eta = validate_eta(eta)
+        eta = check_eta(eta)
         if not math.isclose(eta, self.learning_rate, rel_tol=1e-12):
             raise ValueError(
                 f"eta = {eta:g} differs from the learning_rate = {self.learning_rate:g} this stateless rule was "

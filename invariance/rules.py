@@ -31,6 +31,7 @@ from typing import Any, Callable, Hashable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .arguments import check_eta, check_K, check_t
 from .collections import (
     DEFAULT_QUADRATURE,
     Collection,
@@ -49,27 +50,20 @@ __all__ = [
     "IndexBiasedRule",
     "AnchoredRule",
     "centering_rule",
-    "validate_eta",
+    "check_rule",
 ]
 
 FloatArray = NDArray[np.floating]
 
 
-def validate_eta(eta: float, name: str = "eta") -> float:
-    """Return ``eta`` as a float, refusing ``eta <= 0``, NaN and inf (eq. 4 needs eta > 0)."""
-    try:
-        v = float(eta)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {eta!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite step size > 0, got {eta!r}")
-    return v
-
-
-def _validate_t(t: int) -> int:
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"t must be a non-negative integer time step, got {t!r}")
-    return int(t)
+def check_rule(rule: object, X: Collection | None = None, name: str = "rule") -> UpdateRule:
+    """``rule`` itself if it is an :class:`UpdateRule` that can act on ``X`` (lazy collections
+    need a rule with :attr:`UpdateRule.supports_lazy`); ``TypeError`` otherwise."""
+    if not isinstance(rule, UpdateRule):
+        raise TypeError(f"{name} must be an UpdateRule, got {type(rule).__name__}")
+    if isinstance(X, LazyCollection) and not rule.supports_lazy:
+        raise TypeError(f"{name} {rule.name!r} is defined on finite collections only, but X is a LazyCollection")
+    return rule
 
 
 class UpdateRule(ABC):
@@ -116,7 +110,7 @@ class UpdateRule(ABC):
             TypeError: ``X`` is lazy and the rule is defined on finite collections only.
         """
         X = as_collection(X)
-        t = _validate_t(t)
+        t = check_t(t)
         if isinstance(X, FiniteCollection):
             return FiniteCollection(self._checked(self.update_points(X.points, t), X.points.shape, t))
         if not self.supports_lazy:
@@ -136,9 +130,9 @@ class UpdateRule(ABC):
         Returns:
             The collection at time ``t + 1``, of the same kind and dtype as ``X``.
         """
-        eta = validate_eta(eta)
+        eta = check_eta(eta)
         X = as_collection(X)
-        t = _validate_t(t)
+        t = check_t(t)
         if isinstance(X, FiniteCollection):
             u = self._checked(self.update_points(X.points, t), X.points.shape, t)
             return FiniteCollection((X.points + eta * u).astype(X.dtype, copy=False))
@@ -317,9 +311,7 @@ def centering_rule(K: float, quadrature: int = DEFAULT_QUADRATURE) -> GradientDe
         >>> centering_rule(2.0).step(X, eta=0.5).points.ravel().tolist()
         [2.0, 2.0, 2.0]
     """
-    k = float(K)
-    if not math.isfinite(k) or k <= 0:
-        raise ValueError(f"K must be a finite number > 0, got {K!r}")
+    k = check_K(K)
     potential = InteractionPotential(pair=HarmonicPair(k))
     return GradientDescent(potential, quadrature=quadrature, name=f"centering(K={k:g})")
 

@@ -35,27 +35,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..arguments import check_collection, check_int, check_K, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection, LazyCollection, difference_norm, differing_indices
 from ..permutations import FinitaryPermutation
-from ..rules import UpdateRule
+from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
-from .equivariance import (
-    _check_collection,
-    _check_int,
-    _check_rule,
-    _check_rule_on,
-    _check_seed,
-    _check_t,
-    _check_tolerance,
-    _row_norms,
-)
+from .equivariance import _row_norms
 from .report import PropertyReport, PropertyViolation
 
 __all__ = [
@@ -80,15 +71,6 @@ _N_FAR = 8
 #: Transpositions checked exhaustively up to this many entries (all pairs), else sampled.
 _EXHAUSTIVE_PAIRS = 16
 
-
-def _check_K(K: object, name: str = "K") -> float:
-    """K of P2-K / P2': a finite number > 0."""
-    if isinstance(K, (bool, np.bool_)) or not isinstance(K, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {K!r}")
-    k = float(K)
-    if not math.isfinite(k) or k <= 0:
-        raise ValueError(f"{name} must be a finite constant > 0, got {K!r}")
-    return k
 
 
 def _check_scales(scales: object) -> tuple[float, ...]:
@@ -337,16 +319,15 @@ def _measure(
     window: int,
     tolerance: Tolerance | None,
 ) -> tuple[PropertyReport, Tolerance]:
-    rule = _check_rule(rule)
-    Xc = _check_collection(X)
-    _check_rule_on(rule, Xc)
-    t = _check_t(t)
-    n_pairs = _check_int(n_pairs, "n_pairs", 1)
-    power_steps = _check_int(power_steps, "power_steps", 0)
-    window = _check_int(window, "window", 2)
-    seed_ = _check_seed(seed)
+    Xc = check_collection(X)
+    rule = check_rule(rule, Xc)
+    t = check_t(t)
+    n_pairs = check_int(n_pairs, "n_pairs", 1)
+    power_steps = check_int(power_steps, "power_steps", 0)
+    window = check_int(window, "window", 2)
+    seed_ = check_seed(seed)
     sizes = _check_scales(scales)
-    tol = _check_tolerance(tolerance, Xc.dtype)
+    tol = check_tolerance(tolerance, Xc.dtype)
     pairs, info = _pairs(rule, Xc, t, n_pairs, seed_, sizes, power_steps, window, tol)
     key = (lambda p: p.altered_ratio) if altered else (lambda p: p.ratio)
     details: dict[str, Any] = dict(info)
@@ -525,7 +506,7 @@ def check_continuity(
         >>> check_continuity(centering_rule(3.0), X, K=1.0).passed
         False
     """
-    k = _check_K(K)
+    k = check_K(K)
     report, tol = _measure(rule, X, False, t, n_pairs, seed, scales, power_steps, window, tolerance)
     return _checked(report, k, tol)
 
@@ -565,7 +546,7 @@ def check_altered_continuity(
         >>> check_altered_continuity(centering_rule(3.0), X, K=6.0).passed
         True
     """
-    k = _check_K(K)
+    k = check_K(K)
     report, tol = _measure(rule, X, True, t, n_pairs, seed, scales, power_steps, window, tolerance)
     return _checked(report, k, tol)
 

@@ -36,10 +36,11 @@ from typing import Any, Callable, Iterable, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..arguments import check_collection, check_int, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection, LazyCollection
 from ..permutations import FinitaryPermutation
-from ..rules import UpdateRule
-from ..tolerances import Tolerance, default_tolerance
+from ..rules import UpdateRule, check_rule
+from ..tolerances import Tolerance
 from .report import PropertyReport, PropertyViolation
 
 __all__ = ["equivariance_error", "assert_equivariant"]
@@ -51,63 +52,6 @@ IndexArray = NDArray[np.int64]
 _N_FAR = 8
 #: Far indices are drawn from ``[window, window + _FAR_RANGE)``.
 _FAR_RANGE = 10**6
-
-
-# --------------------------------------------------------------------------------------
-# shared validation (also used by the continuity and smoothness checkers)
-# --------------------------------------------------------------------------------------
-def _check_rule(rule: object, name: str = "rule") -> UpdateRule:
-    if not isinstance(rule, UpdateRule):
-        raise TypeError(f"{name} must be an UpdateRule, got {type(rule).__name__}")
-    return rule
-
-
-def _check_collection(X: object, name: str = "X") -> Collection:
-    """A FiniteCollection, a LazyCollection, or an ``(n, D)`` numeric array (wrapped)."""
-    if isinstance(X, (FiniteCollection, LazyCollection)):
-        return X
-    if isinstance(X, (np.ndarray, list, tuple)):
-        try:
-            return FiniteCollection(X)
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"{name}: {err}") from None
-    raise TypeError(f"{name} must be a FiniteCollection, a LazyCollection or an (n, D) array, got {type(X).__name__}")
-
-
-def _check_rule_on(rule: UpdateRule, X: Collection) -> None:
-    if isinstance(X, LazyCollection) and not rule.supports_lazy:
-        raise TypeError(f"rule {rule.name!r} is defined on finite collections only, but X is a LazyCollection")
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_t(t: object) -> int:
-    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or int(t) < 0:
-        raise ValueError(f"t must be a non-negative integer time step, got {t!r}")
-    return int(t)
-
-
-def _check_seed(seed: object) -> int:
-    """An int seed >= 0; ``None`` draws fresh entropy (recorded in the report)."""
-    if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
-
-
-def _check_tolerance(tolerance: object, dtype: np.dtype) -> Tolerance:
-    if tolerance is None:
-        return default_tolerance(dtype)
-    if not isinstance(tolerance, Tolerance):
-        raise TypeError(f"tolerance must be a Tolerance or None, got {type(tolerance).__name__}")
-    return tolerance
 
 
 def _row_norms(a: ArrayLike) -> FloatArray:
@@ -425,15 +369,14 @@ def equivariance_error(
         >>> report.passed, report.counterexample["moved_indices"]
         (False, 2)
     """
-    rule = _check_rule(rule)
-    Xc = _check_collection(X)
-    _check_rule_on(rule, Xc)
-    t = _check_t(t)
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    exhaustive_limit = _check_int(exhaustive_limit, "exhaustive_limit", 0)
-    window = _check_int(window, "window", 2)
-    seed = _check_seed(seed)
-    tol = _check_tolerance(tolerance, Xc.dtype)
+    Xc = check_collection(X)
+    rule = check_rule(rule, Xc)
+    t = check_t(t)
+    n_samples = check_int(n_samples, "n_samples", 1)
+    exhaustive_limit = check_int(exhaustive_limit, "exhaustive_limit", 0)
+    window = check_int(window, "window", 2)
+    seed = check_seed(seed)
+    tol = check_tolerance(tolerance, Xc.dtype)
     rng = np.random.default_rng(seed)
     lazy = isinstance(Xc, LazyCollection)
 

@@ -41,19 +41,11 @@ from typing import Any, Callable, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..arguments import check_collection, check_int, check_positive, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection
-from ..rules import UpdateRule
+from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
-from .equivariance import (
-    _check_collection,
-    _check_int,
-    _check_rule,
-    _check_rule_on,
-    _check_seed,
-    _check_t,
-    _check_tolerance,
-    _row_norms,
-)
+from .equivariance import _row_norms
 from .report import PropertyReport, PropertyViolation
 
 __all__ = ["smoothness_violation", "check_smoothness", "assert_smooth"]
@@ -93,17 +85,6 @@ class _Zoom:
     right_slope: FloatArray
     evaluations: int
 
-
-def _check_positive(value: object, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
 
 
 class _Counter:
@@ -304,23 +285,22 @@ def smoothness_violation(
         >>> report.passed, round(report.worst, 3)
         (False, 2.0)
     """
-    rule = _check_rule(rule)
-    Xc = _check_collection(X)
-    _check_rule_on(rule, Xc)
-    t = _check_t(t)
-    n_lines = _check_int(n_lines, "n_lines", 1)
-    grid = _check_int(grid, "grid", 5)
-    n_zoom = _check_int(n_zoom, "n_zoom", 1)
-    span = _check_positive(span, "span")
-    jump_rtol = _check_positive(jump_rtol, "jump_rtol")
-    seed_ = _check_seed(seed)
+    Xc = check_collection(X)
+    rule = check_rule(rule, Xc)
+    t = check_t(t)
+    n_lines = check_int(n_lines, "n_lines", 1)
+    grid = check_int(grid, "grid", 5)
+    n_zoom = check_int(n_zoom, "n_zoom", 1)
+    span = check_positive(span, "span")
+    jump_rtol = check_positive(jump_rtol, "jump_rtol")
+    seed_ = check_seed(seed)
     if not isinstance(promote, (bool, np.bool_)):
         raise TypeError(f"promote must be a bool, got {promote!r}")
     if isinstance(Xc, FiniteCollection) and promote and Xc.dtype != np.float64:
         Xp: Collection = Xc.astype(np.float64)
     else:
         Xp = Xc
-    tol = _check_tolerance(tolerance, Xp.dtype)
+    tol = check_tolerance(tolerance, Xp.dtype)
     eps = float(np.finfo(Xp.dtype).eps)
     rng = np.random.default_rng(seed_)
 

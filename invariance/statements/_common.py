@@ -1,11 +1,11 @@
-"""Shared machinery of the executable statements: validation, the examined index set,
-pairwise distances and the grouping of coincident neurons (private)."""
+"""Shared machinery of the executable statements: the examined index set, pairwise
+distances and the grouping of coincident neurons (private). Argument validation comes
+from :mod:`invariance.arguments` and is re-exported here for the statement modules."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -14,63 +14,27 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
 
-from ..collections import Collection, FiniteCollection, LazyCollection
-from ..rules import UpdateRule, validate_eta
+from ..arguments import check_collection, check_eta, check_int, check_K, check_t
+from ..collections import Collection, FiniteCollection
+from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance, default_tolerance
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.int64]
 
+__all__ = ["check_collection", "check_eta", "check_K", "check_rule", "check_t"]  # re-exported
+
 #: Base indices examined on a lazy collection besides its overrides.
 DEFAULT_WINDOW = 64
-
-
-def check_rule(rule: object) -> UpdateRule:
-    if not isinstance(rule, UpdateRule):
-        raise TypeError(f"rule must be an UpdateRule, got {type(rule).__name__}")
-    return rule
-
-
-def check_collection(X: Union[Collection, ArrayLike], name: str = "X") -> Collection:
-    if isinstance(X, (FiniteCollection, LazyCollection)):
-        return X
-    try:
-        return FiniteCollection(X)
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"{name}: {err}") from None
-
-
-def check_eta(eta: float) -> float:
-    return validate_eta(eta, "eta")
-
-
-def check_K(K: float, name: str = "K") -> float:
-    """K of P2-K: a finite number > 0."""
-    if isinstance(K, bool):
-        raise TypeError(f"{name} must be a number, got {K!r}")
-    try:
-        k = float(K)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {K!r}") from None
-    if not math.isfinite(k) or k <= 0:
-        raise ValueError(f"{name} must be a finite constant > 0 (P2-K), got {K!r}")
-    return k
 
 
 def check_optional_K(K: float | None) -> float | None:
     return None if K is None else check_K(K)
 
 
-def check_t(t: int) -> int:
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"t must be a non-negative integer time step, got {t!r}")
-    return int(t)
-
-
 def check_window(window: int) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be an integer >= 1 (base indices examined on a lazy collection), got {window!r}")
-    return int(window)
+    """Base indices examined on a lazy collection: an integer >= 1."""
+    return check_int(window, "window", 1)
 
 
 def examined_indices(X: Collection, indices: Sequence[int] | ArrayLike | None, window: int) -> tuple[IndexArray, bool]:
