@@ -47,7 +47,7 @@ from ..permutations import FinitaryPermutation
 from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
 from .equivariance import _row_norms
-from .report import PropertyReport, PropertyViolation
+from .report import PropertyReport
 
 __all__ = [
     "continuity_constant",
@@ -591,9 +591,7 @@ def assert_continuity(
         rule, X, K, t=t, n_pairs=n_pairs, seed=seed, scales=scales, power_steps=power_steps, window=window,
         tolerance=tolerance,
     )
-    if not report.passed:
-        raise PropertyViolation(report)
-    return report
+    return report.raise_if_failed()
 
 
 def assert_altered_continuity(
@@ -633,6 +631,4 @@ def assert_altered_continuity(
         rule, X, K, t=t, n_pairs=n_pairs, seed=seed, scales=scales, power_steps=power_steps, window=window,
         tolerance=tolerance,
     )
-    if not report.passed:
-        raise PropertyViolation(report)
-    return report
+    return report.raise_if_failed()

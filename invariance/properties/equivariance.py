@@ -41,7 +41,7 @@ from ..collections import Collection, FiniteCollection, LazyCollection
 from ..permutations import FinitaryPermutation
 from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
-from .report import PropertyReport, PropertyViolation
+from .report import PropertyReport
 
 __all__ = ["equivariance_error", "assert_equivariant"]
 
@@ -490,6 +490,4 @@ def assert_equivariant(
         rule, X, t=t, permutations=permutations, n_samples=n_samples, exhaustive_limit=exhaustive_limit,
         window=window, seed=seed, tolerance=tolerance,
     )
-    if not report.passed:
-        raise PropertyViolation(report)
-    return report
+    return report.raise_if_failed()

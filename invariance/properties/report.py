@@ -43,6 +43,12 @@ class PropertyReport:
     def __bool__(self) -> bool:
         return self.passed
 
+    def raise_if_failed(self) -> PropertyReport:
+        """Return the report if it passed, else raise :class:`PropertyViolation` with it."""
+        if not self.passed:
+            raise PropertyViolation(self)
+        return self
+
     def __str__(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [

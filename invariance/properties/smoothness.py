@@ -46,7 +46,7 @@ from ..collections import Collection, FiniteCollection
 from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
 from .equivariance import _row_norms
-from .report import PropertyReport, PropertyViolation
+from .report import PropertyReport
 
 __all__ = ["smoothness_violation", "check_smoothness", "assert_smooth"]
 
@@ -458,6 +458,4 @@ def assert_smooth(
         rule, X, t=t, n_lines=n_lines, seed=seed, grid=grid, span=span, n_zoom=n_zoom, jump_rtol=jump_rtol,
         promote=promote, tolerance=tolerance,
     )
-    if not report.passed:
-        raise PropertyViolation(report)
-    return report
+    return report.raise_if_failed()
