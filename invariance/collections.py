@@ -21,8 +21,8 @@ infinitely many entries: the library never claims a finite distance it has not p
 
 from __future__ import annotations
 
-import functools
 import math
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
@@ -183,20 +183,40 @@ class LazyBase(ABC):
         """The entries at ``indices`` as a ``(k, D)`` float64 array."""
 
     def __call__(self, indices: ArrayLike) -> FloatArray:
-        return self.evaluate(_index_array(indices))
+        return self.rows(_index_array(indices))
 
     def atoms(self, n: int = DEFAULT_QUADRATURE) -> FloatArray:
-        """The first ``n`` entries: quadrature nodes of the limiting empirical measure."""
-        return _cached_atoms(self, int(n))
+        """The first ``n`` entries, read-only and cached for as long as the base lives:
+        quadrature nodes of the limiting empirical measure (the Cesaro limit of the first
+        ``n`` entries)."""
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        cache = _ATOMS.setdefault(self, {})
+        hit = cache.get(n)
+        if hit is not None:
+            return hit
+        out = np.array(self.evaluate(np.arange(n, dtype=np.int64)), dtype=np.float64)
+        out.setflags(write=False)
+        cache[n] = out
+        return out
+
+    def cached_atoms(self, n: int) -> FloatArray | None:
+        """The first ``n`` entries if :meth:`atoms` has them cached, else ``None`` (no work)."""
+        cache = _ATOMS.get(self)
+        return None if cache is None else cache.get(int(n))
+
+    def rows(self, indices: NDArray[np.int64]) -> FloatArray:
+        """The entries at ``indices``; a prefix ``0..m-1`` is served from (and kept in) the
+        cache of :meth:`atoms`, so bases built on one another are evaluated once per step."""
+        m = indices.size
+        if m and indices[0] == 0 and indices[-1] == m - 1 and np.array_equal(indices, np.arange(m)):
+            return self.atoms(m)
+        return self.evaluate(indices)
 
 
-@functools.lru_cache(maxsize=256)
-def _cached_atoms(base: LazyBase, n: int) -> FloatArray:
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    out = np.asarray(base.evaluate(np.arange(n, dtype=np.int64)), dtype=np.float64)
-    out.setflags(write=False)
-    return out
+#: Cached prefixes of each base (see LazyBase.atoms); an entry lives as long as its base.
+_ATOMS: weakref.WeakKeyDictionary[LazyBase, dict[int, FloatArray]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, eq=False)
@@ -404,7 +424,7 @@ class LazyCollection:
     def entries(self, indices: ArrayLike) -> FloatArray:
         """The entries ``x_i`` for ``i`` in ``indices``, as a ``(k, D)`` array."""
         idx = _index_array(indices)
-        out = np.array(self._base.evaluate(idx), dtype=np.float64, copy=True)
+        out = np.array(self._base.rows(idx), dtype=np.float64, copy=True)
         if self._overrides:
             for pos, i in enumerate(idx.tolist()):
                 row = self._overrides.get(i)

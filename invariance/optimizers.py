@@ -163,7 +163,7 @@ class _AugmentedBase(LazyBase):
         return self.source.dim * (1 + self.transform.n_state)
 
     def evaluate(self, indices: NDArray[np.int64]) -> FloatArray:
-        theta = self.source.evaluate(indices)
+        theta = self.source.rows(indices)
         return np.concatenate([theta, self.transform.init(theta)], axis=1)
 
 
@@ -179,7 +179,7 @@ class _ParameterBase(LazyBase):
         return self.p
 
     def evaluate(self, indices: NDArray[np.int64]) -> FloatArray:
-        return self.source.evaluate(indices)[:, : self.p]
+        return self.source.rows(indices)[:, : self.p]
 
 
 class StatelessOptimizer(UpdateRule):

@@ -24,8 +24,8 @@ Stateful optimizers in stateless form (Section 5.2) are in :mod:`invariance.opti
 from __future__ import annotations
 
 import math
+import weakref
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
 import numpy as np
@@ -171,24 +171,69 @@ class UpdateRule(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
-@dataclass(frozen=True)
 class _RuleBase(LazyBase):
-    """Base of ``U(X)`` (``eta is None``) or of ``X + eta U(X)``: evaluated neuron by neuron."""
+    """Base of ``U(X)`` (``eta is None``) or of ``X + eta U(X)``: evaluated neuron by neuron.
+
+    A trajectory on a lazy collection is a chain of these bases. They are interned: one
+    object per ``(source, rule, context, t, eta)``, so structural equality is identity
+    and comparing two bases costs O(1) however long the chains. Evaluation walks the chain
+    iteratively (no recursion limit on the number of steps), starting from the highest
+    level whose prefix of entries is cached.
+    """
+
+    _interned: weakref.WeakValueDictionary[tuple[Any, ...], _RuleBase] = weakref.WeakValueDictionary()
 
     source: LazyBase
     rule: UpdateRule
     context: Hashable
     t: int
     eta: float | None
+    _dim: int
+
+    def __new__(cls, source: LazyBase, rule: UpdateRule, context: Hashable, t: int, eta: float | None) -> _RuleBase:
+        key = (source, id(rule), context, t, eta)
+        found = cls._interned.get(key)
+        if found is not None and found.rule is rule:
+            return found
+        obj = super().__new__(cls)
+        obj.source, obj.rule, obj.context, obj.t, obj.eta = source, rule, context, t, eta
+        obj._dim = source.dim
+        cls._interned[key] = obj
+        return obj
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        kind = "U" if self.eta is None else f"step(eta={self.eta:g})"
+        return f"_RuleBase({kind} of {self.rule.name!r} at t={self.t})"
 
     @property
     def dim(self) -> int:
-        return self.source.dim
+        return self._dim
 
     def evaluate(self, indices: NDArray[np.int64]) -> FloatArray:
-        rows = self.source.evaluate(indices)
-        u = np.asarray(self.rule.pointwise(indices, rows, self.context, self.t), dtype=np.float64)
-        return u if self.eta is None else rows + self.eta * u
+        m = indices.size
+        prefix = bool(m) and indices[0] == 0 and indices[-1] == m - 1 and np.array_equal(indices, np.arange(m))
+        chain: list[_RuleBase] = []
+        level: LazyBase = self
+        rows: FloatArray | None = None
+        while isinstance(level, _RuleBase):
+            chain.append(level)
+            level = level.source
+            if prefix:
+                rows = level.cached_atoms(m)
+                if rows is not None:
+                    break
+        if rows is None:
+            rows = level.rows(indices)
+        for lvl in reversed(chain):
+            u = np.asarray(lvl.rule.pointwise(indices, rows, lvl.context, lvl.t), dtype=np.float64)
+            rows = u if lvl.eta is None else rows + lvl.eta * u
+        return rows
 
 
 class FunctionRule(UpdateRule):

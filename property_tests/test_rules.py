@@ -137,3 +137,20 @@ def test_gradient_descent_validates_its_loss():
         GradientDescent(object())
     with pytest.raises(ValueError, match="site term"):
         InteractionPotential()
+
+
+def test_long_lazy_trajectories_are_linear_in_time_and_exact():
+    """A 1500-step trajectory of infinitely many neurons: no recursion limit, no
+    re-evaluation of earlier steps, and each neuron moves in the mean field of the base."""
+    rule = GradientDescent(InteractionPotential(Quadratic(0.5), HarmonicPair(1.0)), quadrature=16)
+    X = LazyCollection(CircleBase(), {0: [1.5, 0.0]})
+    eta, steps = 0.05, 1500
+    traj = rule.trajectory(X, eta, steps)
+    far = 10**9
+    atoms = CircleBase()(np.arange(16))
+    rows = np.vstack([atoms, X.entries([0, far])])
+    for _ in range(steps):
+        rows = rows - eta * rule.loss.mean_field_gradient(rows, rows[:16])
+    assert np.allclose(traj[-1].entries([0, far]), rows[16:], rtol=1e-12, atol=1e-12)
+    # rebuilding the same trajectory gives the very same bases (interned): O(1) equality
+    assert rule.trajectory(X, eta, steps)[-1].base is traj[-1].base
