@@ -107,3 +107,34 @@ def test_stateless_optimizer_on_lazy_collections():
     atoms = CircleBase().atoms(256)
     g0 = rule.loss.mean_field_gradient(X.entries([5])[:, :2], atoms)
     assert np.allclose(rule.step(X, lr, 0)[5][2:4], 0.1 * g0[0])  # m_1 = (1 - b1) g
+
+
+TRANSFORMS = st.sampled_from([momentum(0.9), momentum(0.5, nesterov=True), adam(), adam(variant="paper")])
+
+
+@settings(max_examples=100)
+@given(ist.finite_collections(min_size=2, max_size=7), ist.interaction_potentials(), TRANSFORMS,
+       st.integers(1, 5), st.floats(1e-3, 0.1))
+def test_proposition_3_stateless_optimizers_are_equivariant(X, loss, transform, steps, lr):
+    """Propositions 1 and 3: on a symmetric loss the stateless form satisfies P1 at every
+    time step, with the state that earlier steps built up; pushing one neuron breaks it."""
+    from invariance import IndexBiasedRule, equivariance_error
+
+    rule = StatelessOptimizer(loss, transform, learning_rate=lr)
+    Z = rule.augment(X)
+    for t in range(steps):
+        Z = rule.step(Z, lr, t + 1)  # t + 1: the paper's eq. (16) is undefined at t = 0
+    report = equivariance_error(rule, Z, t=steps + 1, n_samples=8)
+    assert report.passed, report
+    broken = equivariance_error(IndexBiasedRule(rule, index=0), Z, t=steps + 1, n_samples=8)
+    assert not broken.passed and len(broken.counterexample["cycles"][0]) == 2
+
+
+def test_stateless_optimizer_is_equivariant_on_lazy_collections():
+    from invariance import AnchoredRule, equivariance_error
+
+    rule = StatelessOptimizer(InteractionPotential(LogCosh(1.0), GaussianPair(1.0, 1.0)), adam(), 0.05, quadrature=64)
+    Z = rule.augment(LazyCollection(CircleBase(), {2: [0.3, -0.4]}))
+    Z = rule.step(rule.step(Z, 0.05, 0), 0.05, 1)
+    assert equivariance_error(rule, Z, t=2, n_samples=8).passed
+    assert not equivariance_error(AnchoredRule(rule, 0.5, anchor=0), Z, t=2, n_samples=8).passed
