@@ -38,7 +38,7 @@ from typing import Any, Hashable, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .arguments import check_eta
+from .arguments import check_eta, check_int
 from .collections import DEFAULT_QUADRATURE, Collection, FiniteCollection, LazyBase, LazyCollection, as_collection
 from .rules import UpdateRule
 
@@ -215,7 +215,7 @@ class StatelessOptimizer(UpdateRule):
         self.loss = loss
         self.transform = transform
         self.learning_rate = check_eta(learning_rate, "learning_rate")
-        self.quadrature = int(quadrature)
+        self.quadrature = check_int(quadrature, "quadrature", 1)
         self.name = f"stateless {transform.name} (lr={self.learning_rate:g})"
 
     def _split(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Hashable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .arguments import check_eta, check_K, check_t
+from .arguments import check_eta, check_int, check_K, check_t
 from .collections import (
     DEFAULT_QUADRATURE,
     Collection,
@@ -313,10 +313,8 @@ class GradientDescent(UpdateRule):
     def __init__(self, loss: Any, quadrature: int = DEFAULT_QUADRATURE, name: str | None = None):
         if not callable(getattr(loss, "gradient", None)):
             raise TypeError("loss must have a gradient(points) method")
-        if int(quadrature) < 1:
-            raise ValueError(f"quadrature must be >= 1, got {quadrature}")
         self.loss = loss
-        self.quadrature = int(quadrature)
+        self.quadrature = check_int(quadrature, "quadrature", 1)
         self.name = name or f"GD on {type(loss).__name__}"
 
     @property
@@ -377,10 +375,8 @@ class IndexBiasedRule(UpdateRule):
     def __init__(self, rule: UpdateRule, index: int = 0, push: ArrayLike | None = None):
         if not isinstance(rule, UpdateRule):
             raise TypeError("rule must be an UpdateRule")
-        if int(index) < 0:
-            raise ValueError(f"index must be >= 0, got {index}")
         self.rule = rule
-        self.index = int(index)
+        self.index = check_int(index, "index", 0)
         self.push = None if push is None else np.asarray(push, dtype=np.float64).reshape(-1)
         self.name = f"{rule.name} + push on index {index}"
 
@@ -430,11 +426,9 @@ class AnchoredRule(UpdateRule):
         c = float(strength)
         if not math.isfinite(c):
             raise ValueError(f"strength must be finite, got {strength!r}")
-        if int(anchor) < 0:
-            raise ValueError(f"anchor must be >= 0, got {anchor}")
         self.rule = rule
         self.strength = c
-        self.anchor = int(anchor)
+        self.anchor = check_int(anchor, "anchor", 0)
         self.name = f"{rule.name} + pull to index {anchor}"
 
     def update_points(self, points: FloatArray, t: int) -> FloatArray:

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 from hypothesis import strategies as st
 
+from .arguments import check_int
 from .collections import CircleBase, FiniteCollection, LazyBase, LazyCollection, SphereBase, TorusBase
 from .permutations import FinitaryPermutation
 from .potentials import (
@@ -45,12 +46,6 @@ __all__ = [
 ]
 
 
-def _check_size(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def coordinates(bound: float = 10.0) -> st.SearchStrategy[float]:
     """Finite float64 coordinates in ``[-bound, bound]`` (no NaN, no inf)."""
     if not np.isfinite(bound) or bound <= 0:
@@ -58,9 +53,16 @@ def coordinates(bound: float = 10.0) -> st.SearchStrategy[float]:
     return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64)
 
 
-@st.composite
+def _pool(indices: int | Sequence[int], name: str = "indices") -> list[int]:
+    if isinstance(indices, (int, np.integer)):
+        return list(range(check_int(indices, name, 0)))
+    pool = [check_int(i, name, 0) for i in indices]
+    if len(set(pool)) != len(pool):
+        raise ValueError(f"{name} must not repeat an index, got {pool}")
+    return pool
+
+
 def finite_collections(
-    draw: st.DrawFn,
     min_size: int = 1,
     max_size: int = 10,
     dim: int | None = None,
@@ -68,8 +70,9 @@ def finite_collections(
     bound: float = 10.0,
     coincident_pairs: int = 0,
     dtype: str = "float64",
-) -> FiniteCollection:
-    """Finite collections of ``n`` neurons in ``R^D``.
+) -> st.SearchStrategy[FiniteCollection]:
+    """Finite collections of ``n`` neurons in ``R^D`` (arguments are validated here, when the
+    strategy is built).
 
     Args:
         min_size, max_size: bounds on ``n``.
@@ -79,16 +82,29 @@ def finite_collections(
             hypothesis of Lemma 1); needs ``max_size >= coincident_pairs + 1``.
         dtype: ``"float64"`` or ``"float32"``.
     """
-    min_size = _check_size("min_size", min_size, 1)
-    max_size = _check_size("max_size", max_size, min_size)
-    coincident_pairs = _check_size("coincident_pairs", coincident_pairs, 0)
+    min_size = check_int(min_size, "min_size", 1)
+    max_size = check_int(max_size, "max_size", min_size)
+    coincident_pairs = check_int(coincident_pairs, "coincident_pairs", 0)
     if coincident_pairs and max_size < coincident_pairs + 1:
         raise ValueError(f"max_size must be >= coincident_pairs + 1 = {coincident_pairs + 1}, got {max_size}")
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    d = _check_size("dim", dim, 1) if dim is not None else draw(st.integers(1, _check_size("max_dim", max_dim, 1)))
-    n = draw(st.integers(max(min_size, coincident_pairs + 1 if coincident_pairs else 1), max_size))
-    rows = draw(st.lists(st.lists(coordinates(bound), min_size=d, max_size=d), min_size=n, max_size=n))
+    dims = st.just(check_int(dim, "dim", 1)) if dim is not None else st.integers(1, check_int(max_dim, "max_dim", 1))
+    sizes = st.integers(max(min_size, coincident_pairs + 1 if coincident_pairs else 1), max_size)
+    return _finite_collections(dims, sizes, coordinates(bound), coincident_pairs, dtype)
+
+
+@st.composite
+def _finite_collections(
+    draw: st.DrawFn,
+    dims: st.SearchStrategy[int],
+    sizes: st.SearchStrategy[int],
+    coords: st.SearchStrategy[float],
+    coincident_pairs: int,
+    dtype: str,
+) -> FiniteCollection:
+    d, n = draw(dims), draw(sizes)
+    rows = draw(st.lists(st.lists(coords, min_size=d, max_size=d), min_size=n, max_size=n))
     arr = np.asarray(rows, dtype=np.float64)
     for _ in range(coincident_pairs):
         src = draw(st.integers(0, n - 1))
@@ -97,8 +113,7 @@ def finite_collections(
     return FiniteCollection(arr.astype(dtype))
 
 
-@st.composite
-def lazy_bases(draw: st.DrawFn, dim: int | None = None) -> LazyBase:
+def lazy_bases(dim: int | None = None) -> st.SearchStrategy[LazyBase]:
     """Dense bases of infinitely many neurons: a circle (D = 2), a sphere or a torus (D = 3)."""
     options: list[st.SearchStrategy[LazyBase]] = []
     radius = st.floats(0.5, 3.0, allow_nan=False)
@@ -108,19 +123,17 @@ def lazy_bases(draw: st.DrawFn, dim: int | None = None) -> LazyBase:
         options.append(st.builds(SphereBase, radius))
         options.append(st.builds(lambda R, r: TorusBase(R + r, r), st.floats(0.5, 2.0), st.floats(0.2, 1.0)))
     if not options:
-        raise ValueError(f"lazy bases exist for dim 2 or 3, got {dim!r}")
-    return draw(st.one_of(options))
+        raise ValueError(f"dim must be 2, 3 or None (lazy bases are circles, spheres and tori), got {dim!r}")
+    return st.one_of(options)
 
 
-@st.composite
 def lazy_collections(
-    draw: st.DrawFn,
     dim: int | None = None,
     max_overrides: int = 4,
     max_index: int = 32,
     bound: float = 5.0,
     coincident_pairs: int = 0,
-) -> LazyCollection:
+) -> st.SearchStrategy[LazyCollection]:
     """Lazily infinite collections: a dense base plus up to ``max_overrides`` overrides.
 
     Args:
@@ -130,13 +143,29 @@ def lazy_collections(
         bound: override coordinates lie in ``[-bound, bound]``.
         coincident_pairs: this many overridden neurons copy another neuron's entry.
     """
-    max_overrides = _check_size("max_overrides", max_overrides, 0)
-    max_index = _check_size("max_index", max_index, 2)
-    base = draw(lazy_bases(dim))
+    return _lazy_collections(
+        lazy_bases(dim),
+        check_int(max_overrides, "max_overrides", 0),
+        check_int(max_index, "max_index", 2),
+        coordinates(bound),
+        check_int(coincident_pairs, "coincident_pairs", 0),
+    )
+
+
+@st.composite
+def _lazy_collections(
+    draw: st.DrawFn,
+    bases: st.SearchStrategy[LazyBase],
+    max_overrides: int,
+    max_index: int,
+    coords: st.SearchStrategy[float],
+    coincident_pairs: int,
+) -> LazyCollection:
+    base = draw(bases)
     keys = draw(st.lists(st.integers(0, max_index - 1), max_size=max_overrides, unique=True))
-    over = {k: draw(st.lists(coordinates(bound), min_size=base.dim, max_size=base.dim)) for k in keys}
+    over = {k: draw(st.lists(coords, min_size=base.dim, max_size=base.dim)) for k in keys}
     X = LazyCollection(base, over)
-    for _ in range(_check_size("coincident_pairs", coincident_pairs, 0)):
+    for _ in range(coincident_pairs):
         src, dst = draw(st.lists(st.integers(0, max_index - 1), min_size=2, max_size=2, unique=True))
         X = X.with_entries([dst], [X[src]])
     return X
@@ -150,29 +179,28 @@ def collections(coincident_pairs: int = 0) -> st.SearchStrategy[FiniteCollection
     )
 
 
-@st.composite
-def permutations(draw: st.DrawFn, indices: int | Sequence[int], max_support: int | None = None) -> FinitaryPermutation:
+def permutations(
+    indices: int | Sequence[int], max_support: int | None = None
+) -> st.SearchStrategy[FinitaryPermutation]:
     """Finitary permutations moving only ``indices`` (an int ``n`` means ``0..n-1``).
 
     Shrinks towards small supports and the identity.
     """
-    pool = list(range(indices)) if isinstance(indices, (int, np.integer)) else list(indices)
+    pool = _pool(indices)
     if not pool:
         raise ValueError("indices must not be empty")
-    cap = len(pool) if max_support is None else min(len(pool), _check_size("max_support", max_support, 0))
-    chosen = draw(st.lists(st.sampled_from(pool), max_size=cap, unique=True))
-    images = draw(st.permutations(chosen))
-    return FinitaryPermutation(dict(zip(chosen, images)))
+    cap = len(pool) if max_support is None else min(len(pool), check_int(max_support, "max_support", 0))
+    chosen = st.lists(st.sampled_from(pool), max_size=cap, unique=True)
+    return chosen.flatmap(lambda c: st.permutations(c).map(lambda img: FinitaryPermutation(dict(zip(c, img)))))
 
 
-@st.composite
-def transpositions(draw: st.DrawFn, indices: int | Sequence[int]) -> FinitaryPermutation:
+def transpositions(indices: int | Sequence[int]) -> st.SearchStrategy[FinitaryPermutation]:
     """Transpositions ``(i j)`` with ``i != j`` among ``indices`` (needs at least two)."""
-    pool = list(range(indices)) if isinstance(indices, (int, np.integer)) else list(indices)
+    pool = _pool(indices)
     if len(pool) < 2:
         raise ValueError(f"a transposition needs at least two indices, got {pool}")
-    i, j = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=2, unique=True))
-    return FinitaryPermutation.transposition(i, j)
+    pairs = st.lists(st.sampled_from(pool), min_size=2, max_size=2, unique=True)
+    return pairs.map(lambda ij: FinitaryPermutation.transposition(ij[0], ij[1]))
 
 
 def _site_terms() -> st.SearchStrategy[SiteTerm]:

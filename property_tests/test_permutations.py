@@ -99,3 +99,20 @@ def test_random_is_reproducible_and_valid(seed):
     assert len(P.support) <= 4 and set(P.support) <= set(range(10))
     with pytest.raises(ValueError, match="support_size"):
         FinitaryPermutation.random(3, seed=seed, support_size=5)
+
+
+def test_strategies_validate_their_arguments_when_built():
+    with pytest.raises(ValueError, match="min_size"):
+        ist.finite_collections(min_size=0)
+    with pytest.raises(ValueError, match="coincident_pairs"):
+        ist.finite_collections(max_size=2, coincident_pairs=2)
+    with pytest.raises(ValueError, match="dtype"):
+        ist.finite_collections(dtype="int8")
+    with pytest.raises(ValueError, match="dim"):
+        ist.lazy_collections(dim=4)
+    with pytest.raises(ValueError, match="two indices"):
+        ist.transpositions(1)
+    with pytest.raises(ValueError, match="repeat"):
+        ist.permutations([1, 1, 2])
+    with pytest.raises(TypeError, match="indices"):
+        ist.permutations([0.5, 1])
