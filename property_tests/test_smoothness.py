@@ -88,10 +88,11 @@ def test_gd_on_huber_pair_fails(X, rule):
     assert not report.passed, str(report)
     cx = report.counterexample
     assert {"i", "j", "direction_i", "s0", "jump", "left_slope", "right_slope"} <= set(cx)
-    # the jump does not shrink as the one-sided slopes are taken closer to s0 (a C^1
-    # response would give J(w) = J(4w) / 4)
+    # the jump does not shrink to zero as the one-sided slopes are taken closer to s0 (a
+    # C^1 response would give J(w) = J(4w) / 4 -> 0). J(4w) may exceed J(w) when a second
+    # kink lies within 4w of s0 (two Huber kinks at once), so compare with the tolerance.
     eps = sorted(cx["jumps_by_eps"])
-    assert cx["jumps_by_eps"][eps[0]] > 0.5 * cx["jumps_by_eps"][eps[1]]
+    assert cx["jumps_by_eps"][eps[0]] > report.tolerance
     assert report.worst > report.tolerance
 
 
