@@ -1,0 +1,262 @@
+"""Point clouds, their diameter and their threshold graph (the 1-skeleton of Vietoris-Rips).
+
+The Vietoris-Rips complex ``VR_r(X)`` of a cloud ``X = {x_1, ..., x_n}`` at scale ``r``
+is the flag complex of the *threshold graph* ``G_r(X)``: vertices ``1..n``, an edge
+``{i, j}`` whenever ``||x_i - x_j|| <= r`` (the convention of GUDHI's ``RipsComplex``
+with ``max_edge_length = r``). Everything the topology backends need is this graph.
+
+Distances are computed by the Gram identity ``||x_i - x_j||^2 = |x_i|^2 + |x_j|^2 - 2
+<x_i, x_j>`` in row blocks (memory ``O(block * n)``), after projecting the centred cloud
+onto its numerical span when that span is low-dimensional (an isometry, so distances are
+unchanged: a sphere S^2 embedded in R^785 costs what it costs in R^3). Pairs whose Gram
+distance lies within rounding of the threshold are recomputed directly from coordinate
+differences, so the edge set is the one GUDHI builds from the same points and ``r``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..arguments import check_collection, check_positive
+from ..collections import FiniteCollection, LazyCollection
+
+__all__ = ["as_points", "ThresholdGraph", "diameter", "threshold_graph", "RelativeScale", "resolve_scale"]
+
+#: rows per block of the distance computation (block * n float64 values live at once)
+_BLOCK = 1024
+#: above this many points the dense n x n matrix is not kept (two blocked passes instead)
+_DENSE_MAX = 4096
+
+
+def as_points(points: object, name: str = "points") -> NDArray[np.float64]:
+    """A point cloud as a C-contiguous float64 ``(n, D)`` array.
+
+    Accepts an ``(n, D)`` array-like, a :class:`~invariance.FiniteCollection` or a torch
+    tensor (detached, moved to the CPU). ``TypeError`` for other objects (a
+    :class:`~invariance.LazyCollection` must be materialised first), ``ValueError`` for
+    NaN/inf entries or a wrong shape.
+
+    Example:
+        >>> as_points([[0, 0], [1, 1]]).dtype
+        dtype('float64')
+    """
+    if isinstance(points, LazyCollection):
+        raise TypeError(f"{name} is a LazyCollection (infinitely many neurons): pass X.entries(range(n)) instead")
+    if type(points).__module__.startswith("torch"):
+        points = points.detach().cpu().numpy()  # type: ignore[attr-defined]
+    X = check_collection(points, name)
+    assert isinstance(X, FiniteCollection)
+    return np.ascontiguousarray(X.points, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RelativeScale:
+    """The paper's self-adaptive scale (App. C.2): ``r = fraction * diam(X)``.
+
+    Example:
+        >>> RelativeScale(0.25).resolve(8.0)
+        2.0
+    """
+
+    fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fraction", check_positive(self.fraction, "fraction"))
+
+    def resolve(self, diam: float) -> float:
+        """The absolute scale for a cloud of diameter ``diam``."""
+        return self.fraction * float(diam)
+
+
+def resolve_scale(scale: object) -> RelativeScale | float:
+    """Validate a scale argument: ``None`` (the paper's ``diam/4``), a :class:`RelativeScale`,
+    the string ``"diameter/4"``-style ``"adaptive"``, or an absolute number ``>= 0``.
+
+    Example:
+        >>> resolve_scale(None)
+        RelativeScale(fraction=0.25)
+        >>> resolve_scale(0.5)
+        0.5
+    """
+    if scale is None or (isinstance(scale, str) and scale == "adaptive"):
+        return RelativeScale(0.25)
+    if isinstance(scale, RelativeScale):
+        return scale
+    if isinstance(scale, str):
+        raise ValueError(f"scale must be a number, a RelativeScale, None or 'adaptive', got {scale!r}")
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scale must be a number, a RelativeScale, None or 'adaptive', got {scale!r}")
+    value = float(scale)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    return value
+
+
+def _reduced(X: NDArray[np.float64], seed: int = 0) -> NDArray[np.float64]:
+    """``X`` centred and, when its span is low-dimensional, written in an orthonormal basis
+    of that span (an isometry up to rounding; rows unchanged otherwise)."""
+    Xc = X - X.mean(axis=0)
+    n, dim = Xc.shape
+    m = 32
+    if dim <= m or n <= m:
+        return Xc
+    sketch = Xc.T @ np.random.default_rng(seed).standard_normal((n, m))
+    Q, _ = np.linalg.qr(sketch)
+    Z = Xc @ Q
+    err = np.sqrt(np.max(np.sum((Xc - Z @ Q.T) ** 2, axis=1)))
+    norm = np.sqrt(np.max(np.sum(Xc * Xc, axis=1)))
+    return Z if err <= 1e-13 * max(norm, 1e-300) else Xc
+
+
+def _exact_sq(X: NDArray[np.float64], i: NDArray[np.intp], j: NDArray[np.intp]) -> NDArray[np.float64]:
+    out = np.empty(i.size)
+    for a in range(0, i.size, 65536):
+        diff = X[i[a:a + 65536]] - X[j[a:a + 65536]]
+        out[a:a + 65536] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+class _Gram:
+    """Blocked squared distances of a (reduced) cloud with a rounding bound."""
+
+    def __init__(self, X: NDArray[np.float64]) -> None:
+        self.Z = _reduced(X)
+        self.sq = np.einsum("ij,ij->i", self.Z, self.Z)
+        top = float(self.sq.max()) if self.sq.size else 0.0
+        # |gram d2 - exact d2| <= c * eps * max|z|^2 ; generous constant, cheap recheck
+        self.tol = 1e-10 * top + 1e-300
+        self.cache: list[tuple[int, NDArray[np.float64]]] | None = None
+
+    def blocks(self) -> Iterator[tuple[int, NDArray[np.float64]]]:
+        """``(a, d2_block)`` pairs: rows ``a..a+m-1`` against columns ``a..n-1``; kept when ``n <= 4096``."""
+        if self.cache is not None:
+            return iter(self.cache)
+        n = self.Z.shape[0]
+        gen = self._compute(n)
+        if n <= _DENSE_MAX:
+            self.cache = list(gen)
+            return iter(self.cache)
+        return gen
+
+    def _compute(self, n: int) -> Iterator[tuple[int, NDArray[np.float64]]]:
+        # block a holds the squared distances of rows a..b-1 to columns a..n-1 (upper part)
+        for a in range(0, n, _BLOCK):
+            b = min(n, a + _BLOCK)
+            d2 = self.Z[a:b] @ self.Z[a:].T
+            d2 *= -2.0
+            d2 += self.sq[a:b, None]
+            d2 += self.sq[None, a:]
+            np.maximum(d2, 0.0, out=d2)
+            yield a, d2
+
+
+def _diameter_sq(X: NDArray[np.float64], gram: _Gram) -> float:
+    n = X.shape[0]
+    if n == 1:
+        return 0.0
+    rowmax = np.zeros(n)
+    for a, d2 in gram.blocks():
+        rowmax[a:a + d2.shape[0]] = d2.max(axis=1)
+    top = float(rowmax.max())
+    rows = np.nonzero(rowmax >= top - gram.tol)[0]
+    if rows.size > 256:  # many near-ties: the Gram value is within 1e-10 relative
+        return top
+    best = 0.0
+    for i in rows:
+        diff = X - X[i]
+        best = max(best, float(np.einsum("ij,ij->i", diff, diff).max()))
+    return best
+
+
+def diameter(points: ArrayLike) -> float:
+    """The diameter ``max_{i,j} ||x_i - x_j||`` of a cloud (0 for a single point).
+
+    Example:
+        >>> diameter([[0, 0], [3, 4], [1, 1]])
+        5.0
+    """
+    X = as_points(points)
+    return float(np.sqrt(_diameter_sq(X, _Gram(X))))
+
+
+@dataclass(frozen=True)
+class ThresholdGraph:
+    """The threshold graph ``G_r(X)``: the edges ``i < j`` with ``||x_i - x_j|| <= r``.
+
+    Attributes:
+        n: number of vertices (points).
+        rows, cols: the edges as two int arrays with ``rows < cols``.
+        lengths: the edge lengths ``||x_i - x_j||`` (Gram identity; exact near ``r``).
+        scale: the absolute scale ``r``.
+        diameter: the cloud's diameter (``nan`` when it was not needed).
+    """
+
+    n: int
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    lengths: NDArray[np.float64]
+    scale: float
+    diameter: float
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return int(self.rows.size)
+
+
+def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
+    """The 1-skeleton of ``VR_r(X)``: edges ``{i, j}`` with ``||x_i - x_j|| <= r``.
+
+    Args:
+        points: ``(n, D)`` cloud (array, FiniteCollection or torch tensor), finite entries.
+        scale: absolute ``r >= 0``, or ``None`` / :class:`RelativeScale` for ``r = f * diam``
+            (``f = 1/4`` by default, App. C.2).
+
+    Returns:
+        A :class:`ThresholdGraph` (edges within rounding of ``r`` are decided by direct
+        coordinate differences, as GUDHI decides them).
+
+    Example:
+        >>> g = threshold_graph([[0.0], [1.0], [3.0]], scale=1.0)
+        >>> g.n_edges, g.rows.tolist(), g.cols.tolist()
+        (1, [0], [1])
+    """
+    X = as_points(points)
+    spec = resolve_scale(scale)
+    gram = _Gram(X)
+    diam = float("nan")
+    if isinstance(spec, RelativeScale):
+        diam = float(np.sqrt(_diameter_sq(X, gram)))
+        r = spec.resolve(diam)
+    else:
+        r = spec
+    r2 = r * r
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    lengths: list[NDArray[np.float64]] = []
+    lo, hi = r2 - gram.tol, r2 + gram.tol
+    for a, d2 in gram.blocks():
+        i, j = np.nonzero(d2 <= hi)
+        upper = j > i  # column index j is relative to a
+        i, j = i[upper], j[upper]
+        vals = d2[i, j]
+        near = vals >= lo
+        i = i + a
+        j = j + a
+        if np.any(near):
+            where = np.nonzero(near)[0]
+            vals[where] = _exact_sq(X, i[where], j[where])
+            keep = ~near
+            keep[where[np.sqrt(vals[where]) <= r]] = True
+            i, j, vals = i[keep], j[keep], vals[keep]
+        rows.append(i.astype(np.int64))
+        cols.append(j.astype(np.int64))
+        lengths.append(np.sqrt(vals))
+    R = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    C = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    L = np.concatenate(lengths) if lengths else np.zeros(0)
+    return ThresholdGraph(n=int(X.shape[0]), rows=R, cols=C, lengths=L, scale=float(r), diameter=diam)
