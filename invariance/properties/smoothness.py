@@ -394,43 +394,9 @@ def smoothness_violation(
     )
 
 
-def check_smoothness(
-    rule: UpdateRule,
-    X: Union[Collection, ArrayLike],
-    *,
-    t: int = 0,
-    n_lines: int = 16,
-    seed: int | None = 0,
-    grid: int = 20,
-    span: float = 2.5,
-    n_zoom: int = 4,
-    jump_rtol: float = 1e-3,
-    promote: bool = True,
-    tolerance: Tolerance | None = None,
-) -> PropertyReport:
-    """Check P3 (smoothness, eq. 6) near ``X``: the same as :func:`smoothness_violation`.
-
-    P3 asks that ``g_i(y, z) = U_i(X + (e_i - e_j) . z)`` be C^1 for every ``i``; the check
-    fails when a slope jump of ``U_i`` along a line through entries ``i`` and ``j`` persists
-    as the one-sided slopes are taken closer to it.
-
-    Args:
-        rule, X, t, n_lines, seed, grid, span, n_zoom, jump_rtol, promote, tolerance: as in
-            :func:`smoothness_violation`.
-
-    Returns:
-        The :class:`PropertyReport` of :func:`smoothness_violation`.
-
-    Example:
-        >>> from invariance.properties import check_smoothness
-        >>> X = FiniteCollection([[0.5], [2.0], [-1.0]])
-        >>> check_smoothness(PointwiseRule(lambda x: -np.tanh(x)), X).passed
-        True
-    """
-    return smoothness_violation(
-        rule, X, t=t, n_lines=n_lines, seed=seed, grid=grid, span=span, n_zoom=n_zoom, jump_rtol=jump_rtol,
-        promote=promote, tolerance=tolerance,
-    )
+#: P3 checked near ``X``: the same function as :func:`smoothness_violation` (the name pairs
+#: with ``check_continuity``; the report's ``passed`` is the verdict).
+check_smoothness = smoothness_violation
 
 
 def assert_smooth(
