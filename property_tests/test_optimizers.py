@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _torch_reference import LOSS, torch_optim_trajectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,21 +21,6 @@ from invariance import (
 )
 from invariance import strategies as ist
 
-LOSS = InteractionPotential(LogCosh(1.0), GaussianPair(1.0, 1.0))
-
-
-def _torch_trajectory(theta0, make_opt, steps):
-    p = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
-    opt = make_opt([p])
-    out = []
-    for _ in range(steps):
-        opt.zero_grad()
-        p.grad = torch.from_numpy(LOSS.gradient(p.detach().numpy().copy()))
-        opt.step()
-        out.append(p.detach().numpy().copy())
-    return out
-
-
 CASES = [
     (sgd(), lambda ps, lr: torch.optim.SGD(ps, lr=lr)),
     (momentum(0.9), lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9)),
@@ -50,7 +36,7 @@ def test_stateless_form_reproduces_torch_optim_step_by_step(X, case, lr):
     transform, make = CASES[case]
     rule = StatelessOptimizer(LOSS, transform, learning_rate=lr)
     Z = rule.augment(X)
-    reference = _torch_trajectory(X.points, lambda ps: make(ps, lr), steps=15)
+    reference = torch_optim_trajectory(X.points, make, lr, steps=15)
     worst = 0.0
     for t, ref in enumerate(reference):
         Z = rule.step(Z, lr, t)

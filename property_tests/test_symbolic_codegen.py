@@ -3,16 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from _torch_reference import LOSS, torch_optim_trajectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import invariance
-from invariance import FiniteCollection, GaussianPair, InteractionPotential, LogCosh, StatelessOptimizer
+from invariance import FiniteCollection, StatelessOptimizer
 from invariance import strategies as ist
 from invariance.symbolic import adam, gradient_descent, heavy_ball, lambdify_form, nesterov, printed_eq16, rmsprop
 from invariance.symbolic import stateless_form as derive
-
-LOSS = InteractionPotential(LogCosh(1.0), GaussianPair(1.0, 1.0))
 
 # symbolic optimizer, its torch.optim twin, invariance.optimizers twin (None: not provided there)
 CASES = {
@@ -30,22 +29,10 @@ COMPILED = {k: lambdify_form(derive(v[0])) for k, v in CASES.items()}
 COMPILED_TORCH = {k: lambdify_form(derive(v[0]), backend="torch") for k, v in CASES.items()}
 
 
-def _torch_optim(theta0, make, lr, steps):
-    p = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
-    opt = make([p], lr)
-    out = []
-    for _ in range(steps):
-        opt.zero_grad()
-        p.grad = torch.from_numpy(LOSS.gradient(p.detach().numpy().copy()))
-        opt.step()
-        out.append(p.detach().numpy().copy())
-    return out
-
-
 @settings(max_examples=15)
 @given(ist.finite_collections(min_size=2, max_size=5), st.sampled_from(sorted(CASES)), st.floats(1e-3, 0.2))
-def test_lambdified_form_reproduces_torch_optim(X, name, lr):
-    reference = _torch_optim(X.points, CASES[name][1], lr, steps=8)
+def test_lambdified_form_reproducestorch_optim_trajectory(X, name, lr):
+    reference = torch_optim_trajectory(X.points, CASES[name][1], lr, steps=8)
     ours = COMPILED[name].run(LOSS.gradient, X.points, lr, steps=8)
     scale = 1 + np.abs(X.points).max()
     for a, b in zip(ours, reference):
@@ -54,8 +41,8 @@ def test_lambdified_form_reproduces_torch_optim(X, name, lr):
 
 @settings(max_examples=15)
 @given(ist.finite_collections(min_size=2, max_size=5), st.sampled_from(sorted(CASES)), st.floats(1e-3, 0.2))
-def test_torch_backend_reproduces_torch_optim(X, name, lr):
-    reference = _torch_optim(X.points, CASES[name][1], lr, steps=5)
+def test_torch_backend_reproducestorch_optim_trajectory(X, name, lr):
+    reference = torch_optim_trajectory(X.points, CASES[name][1], lr, steps=5)
 
     def grad(theta):
         return torch.from_numpy(LOSS.gradient(theta.numpy()))
@@ -101,7 +88,7 @@ def test_printed_eq16_matches_the_paper_variant_and_not_torch_adam():
     assert np.allclose(got, rule.update(Z, t=3).points, rtol=1e-10)
     # run eq. (16) with 1-based t (at t = 0 it divides by zero) against torch.optim.Adam
     theta, m, v = X, np.zeros_like(X), np.zeros_like(X)
-    reference = _torch_optim(X, CASES["adam"][1], lr, steps=4)
+    reference = torch_optim_trajectory(X, CASES["adam"][1], lr, steps=4)
     for k in range(4):
         theta, m, v = paper.step(theta, (m, v), LOSS.gradient(theta), t=k + 1, eta=lr)
         assert not np.allclose(theta, reference[k], rtol=1e-6)
@@ -123,6 +110,6 @@ def test_bad_backend_and_hyperparameters():
 
 def test_hyperparameters_can_be_overridden():
     X = np.random.default_rng(7).normal(size=(4, 2))
-    ref = _torch_optim(X, lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=(0.8, 0.99), eps=1e-6), 0.05, 6)
+    ref = torch_optim_trajectory(X, lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=(0.8, 0.99), eps=1e-6), 0.05, 6)
     ours = COMPILED["adam"].run(LOSS.gradient, X, 0.05, steps=6, beta1=0.8, beta2=0.99, epsilon=1e-6)
     assert np.allclose(ours[-1], ref[-1], rtol=1e-10, atol=1e-12)
