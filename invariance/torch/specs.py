@@ -160,8 +160,8 @@ class NeuronSpec:
     def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        tensors = dict(model.named_parameters())
-        tensors.update(dict(model.named_buffers()))
+        tensors: dict[str, torch.Tensor] = {n: t for n, t in model.named_parameters()}
+        tensors.update({n: t for n, t in model.named_buffers()})
         return tensors
 
     def validate(self, model: nn.Module) -> None:
@@ -406,9 +406,9 @@ def _sequential_spec(model: nn.Module, kind: type[nn.Module], conv: bool) -> Neu
         first, second = children[a], children[b]
         if not (isinstance(first, kind) and isinstance(second, kind)):
             continue
-        if conv and (first.groups != 1 or second.groups != 1):  # type: ignore[union-attr]
+        if conv and (getattr(first, "groups", 1) != 1 or getattr(second, "groups", 1) != 1):
             continue
-        width = first.out_features if not conv else first.out_channels  # type: ignore[union-attr]
+        width = int(getattr(first, "out_channels" if conv else "out_features"))
         ok, norms = _between_ok(children[a + 1:b], width, conv)
         if not ok:
             continue
@@ -419,9 +419,9 @@ def _sequential_spec(model: nn.Module, kind: type[nn.Module], conv: bool) -> Neu
         for m in children[a + 1:b]:
             mname = names[id(m)]
             if m in norms:
-                if m.weight is not None:  # type: ignore[union-attr]
+                if getattr(m, "weight", None) is not None:
                     axes += [ParameterAxis(f"{mname}.weight", 0), ParameterAxis(f"{mname}.bias", 0)]
-                if m.running_mean is not None:  # type: ignore[union-attr]
+                if getattr(m, "running_mean", None) is not None:
                     axes += [ParameterAxis(f"{mname}.running_mean", 0), ParameterAxis(f"{mname}.running_var", 0)]
             elif isinstance(m, nn.PReLU) and m.num_parameters == width and width > 1:
                 axes.append(ParameterAxis(f"{mname}.weight", 0))
