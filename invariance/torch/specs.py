@@ -235,7 +235,7 @@ class NeuronSpec:
         la = self.layer(layer)
         tensors = self._tensors(model)
         if isinstance(X, FiniteCollection):
-            rows = torch.as_tensor(X.points)
+            rows = torch.as_tensor(np.array(X.points))  # a copy: the collection's array is read-only
         elif isinstance(X, torch.Tensor):
             rows = X.detach()
         else:
