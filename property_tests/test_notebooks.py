@@ -1,0 +1,119 @@
+"""The executable lemma notebooks of ``proofs/``.
+
+Every ``proofs/*.ipynb`` is re-executed with nbclient (kernel ``python3``, working directory
+``proofs/``): a notebook whose proof step, generated-case check or counterexample raises
+fails its test. The committed notebooks must carry their outputs (they are read on a code
+host), start with the statement they check, match the cells that
+``proofs/_build_notebooks.py`` generates, and be linked from ``proofs/README.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+PROOFS = ROOT / "proofs"
+NOTEBOOKS = sorted(PROOFS.glob("*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+#: seconds one cell may run before the notebook fails
+CELL_TIMEOUT = 300
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("_build_notebooks", PROOFS / "_build_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _draws_a_figure(nb) -> bool:
+    return any("plt.show()" in c.source or "plt.subplots" in c.source for c in _code_cells(nb))
+
+
+def test_the_notebooks_are_the_generated_ones():
+    generated = set(_generator().build_notebooks())
+    assert generated, "the generator builds no notebook"
+    assert {p.name for p in NOTEBOOKS} == generated
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_executes(path, tmp_path, monkeypatch):
+    nb = nbformat.read(path, as_version=4)
+    for cell in _code_cells(nb):
+        cell.outputs, cell.execution_count = [], None
+    python_path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(python_path))  # the kernel imports this checkout
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "hypothesis"))  # nothing written to proofs/
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(PROOFS)}})
+    client.execute()  # raises CellExecutionError if a cell raises
+    errors = [o for c in _code_cells(nb) for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    assert all(c.execution_count is not None for c in _code_cells(nb))
+    if _draws_a_figure(nb):
+        assert any("image/png" in o.get("data", {}) for c in _code_cells(nb) for o in c.outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_committed_with_its_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    cells = _code_cells(nb)
+    assert cells, "a notebook without code checks nothing"
+    assert all(c.execution_count is not None for c in cells), "some code cells were not executed"
+    counts = [c.execution_count for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), "cells were not executed once, in order, from a fresh kernel"
+    assert any(c.outputs for c in cells), "no code cell has an output"
+    assert not [o for c in cells for o in c.outputs if o.output_type == "error"], "an error output was committed"
+    assert not [o for c in cells for o in c.outputs if o.output_type == "stream" and o.name == "stderr"
+                and "Traceback" in o.text]
+    if _draws_a_figure(nb):
+        pngs = [o for c in cells for o in c.outputs if "image/png" in o.get("data", {})]
+        assert pngs, "the notebook draws a figure but no image/png output is committed"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_starts_with_its_statement(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    lines = first.source.splitlines()
+    assert lines[0].startswith("# "), "the first cell starts with the notebook's title"
+    quoted = [line for line in lines if line.startswith(">")]
+    assert quoted, "the statement is quoted from the paper"
+    assert re.search(r"\*\*(Lemma|Theorem|Proposition|Remark)", first.source) or "eta^*" in first.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_matches_its_generator(path):
+    committed = nbformat.read(path, as_version=4)
+    generated = _generator().build_notebooks()[path.name]
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in generated.cells], (
+        "the committed notebook differs from proofs/_build_notebooks.py: run python proofs/_build_notebooks.py"
+    )
+
+
+def test_readme_links_every_notebook_and_every_link_resolves():
+    readme = (PROOFS / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    local = [t for t in targets if "://" not in t and not t.startswith("#")]
+    assert local
+    for target in local:
+        assert (PROOFS / target.split("#")[0]).resolve().exists(), f"README link {target!r} does not resolve"
+    linked = {Path(t.split("#")[0]).name for t in local}
+    missing = [p.name for p in NOTEBOOKS if p.name not in linked]
+    assert not missing, f"proofs/README.md does not link {missing}"
