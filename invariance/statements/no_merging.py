@@ -354,7 +354,10 @@ def bi_lipschitz_ratios(
     t = c.check_t(t)
     idx, exhaustive = c.examined_indices(X, indices, window)
     s = c.sample_step(rule, X, eta, t, idx, exhaustive)
-    lower, upper = 1.0 - eta * K, 1.0 + eta * K
+    eta_K = eta * K
+    if abs(eta_K - 1.0) <= 4 * np.finfo(float).eps:  # eta = 1/K up to the rounding of 1/K
+        eta_K = 1.0
+    lower, upper = 1.0 - eta_K, 1.0 + eta_K
     coincidence = s.tol.bound(c.max_norm(s.before))
     tolerance = s.tol.bound(s.scale)
     d = c.pair_distances(s.before)
