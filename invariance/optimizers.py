@@ -192,7 +192,11 @@ class StatelessOptimizer(UpdateRule):
 
     Args:
         loss: an :class:`~invariance.potentials.InteractionPotential` (or any object with
-            ``gradient(points)``; lazy collections need ``mean_field_gradient``).
+            ``gradient(points)``; lazy collections need ``mean_field_gradient``). A loss
+            with the attribute ``time_dependent = True`` is a time-dependent ``L^(t)``
+            (footnote 3: mini-batches, parameters outside the neurons) and is called as
+            ``gradient(points, t)`` on finite collections, e.g.
+            :class:`invariance.torch.NeuronLoss`.
         transform: :func:`sgd`, :func:`momentum` or :func:`adam`.
         learning_rate: the step size ``lr`` the rule is built for.
         quadrature: base entries approximating the mean field on lazy collections.
@@ -255,7 +259,10 @@ class StatelessOptimizer(UpdateRule):
 
     def update_points(self, points: FloatArray, t: int) -> FloatArray:
         theta, state = self._split(points)
-        grad = np.asarray(self.loss.gradient(theta))
+        if getattr(self.loss, "time_dependent", False):  # L^(t): mini-batches, frozen parameters (footnote 3)
+            grad = np.asarray(self.loss.gradient(theta, t))
+        else:
+            grad = np.asarray(self.loss.gradient(theta))
         return self._direction_and_state_rate(grad, state, t)
 
     def step(self, X: Collection | ArrayLike, eta: float, t: int = 0) -> Collection:

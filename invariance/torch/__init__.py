@@ -5,8 +5,28 @@ Importing this package imports torch; ``import invariance`` does not.
 * :mod:`~invariance.torch.specs`: :class:`NeuronSpec` (which parameter slices form neuron
   ``i``), :func:`mlp_spec`, :func:`conv_spec`, :func:`neuron_spec`; extraction of the
   neuron collection and permutation of a model together with its optimizer's state.
+* :mod:`~invariance.torch.rules`: :class:`NeuronLoss` (``grad_i L^(t)`` by autograd, full
+  or mini-batch) and :func:`torch_rule`, SGD / momentum / Nesterov / Adam (and eq. 16 as
+  printed) as stateless rules on the neurons, matching ``torch.optim`` to round-off;
+  :func:`augmented_neurons`.
+* :mod:`~invariance.torch.monitor`: :class:`TrainingMonitor`, optimizer hooks recording
+  Lemma 2 ratios, Lemma 4's lower bound of K, merges, and warning past ``eta* = 1/K``.
+* :mod:`~invariance.torch.certify`: :func:`certify` / :func:`assert_equivariant_optimizer`,
+  whether any ``torch.optim`` optimizer satisfies P1 (``step(P X) = P step(X)``), as an
+  :class:`OptimizerCertificate` with a shrunk counterexample when it does not.
 """
 
+from .certify import (
+    INTERNAL_PRECISION,
+    OptimizerCertificate,
+    OptimizerNotEquivariant,
+    PrecisionNote,
+    assert_equivariant_optimizer,
+    certify,
+    default_problem,
+)
+from .monitor import CriticalStepWarning, MonitorRecord, TrainingMonitor, step_statistics
+from .rules import OPTIMIZERS, NeuronLoss, TorchRule, augmented_neurons, torch_rule
 from .specs import (
     ELEMENTWISE_MODULES,
     NeuronLayer,
@@ -27,4 +47,20 @@ __all__ = [
     "conv_spec",
     "neuron_spec",
     "ELEMENTWISE_MODULES",
+    "NeuronLoss",
+    "TorchRule",
+    "torch_rule",
+    "augmented_neurons",
+    "OPTIMIZERS",
+    "TrainingMonitor",
+    "MonitorRecord",
+    "CriticalStepWarning",
+    "step_statistics",
+    "certify",
+    "assert_equivariant_optimizer",
+    "OptimizerCertificate",
+    "OptimizerNotEquivariant",
+    "PrecisionNote",
+    "INTERNAL_PRECISION",
+    "default_problem",
 ]

@@ -235,11 +235,11 @@ class NeuronSpec:
         la = self.layer(layer)
         tensors = self._tensors(model)
         if isinstance(X, FiniteCollection):
-            rows = torch.as_tensor(np.array(X.points))  # a copy: the collection's array is read-only
+            rows = torch.tensor(X.points)  # a copy: the collection's array is read-only
         elif isinstance(X, torch.Tensor):
             rows = X.detach()
         else:
-            rows = torch.as_tensor(np.asarray(X, dtype=np.float64))
+            rows = torch.tensor(np.asarray(X, dtype=np.float64))  # a copy: the input may be read-only
         D = self.neuron_dim(model, layer)
         if rows.ndim != 2 or tuple(rows.shape) != (la.width, D):
             raise ValueError(f"X must have shape ({la.width}, {D}) for layer {la.name!r}, got {tuple(rows.shape)}")
