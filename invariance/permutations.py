@@ -12,14 +12,14 @@ finitely many overrides.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence, overload
+from typing import Callable, Iterable, Mapping, Sequence, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .collections import Collection, FiniteCollection, LazyCollection
 
-__all__ = ["FinitaryPermutation"]
+__all__ = ["FinitaryPermutation", "shrink_permutation"]
 
 
 def _as_index(value: object, name: str) -> int:
@@ -246,3 +246,64 @@ class FinitaryPermutation:
         if not self._map:
             return "FinitaryPermutation.identity()"
         return "FinitaryPermutation.from_cycles(" + ", ".join(str(c) for c in self.cycles()) + ")"
+
+
+def shrink_permutation(
+    P: FinitaryPermutation, fails: Callable[[FinitaryPermutation], bool], budget: int = 200
+) -> FinitaryPermutation:
+    """A failing permutation with as few moved indices as the search finds, starting from ``P``.
+
+    Counterexamples to P1 are reported small: every element of FSym(I) is a product of
+    transpositions, and a rule that is not equivariant already fails on one of them
+    whenever it fails on ``P``'s transpositions. The search tries the transpositions inside
+    ``supp(P)`` (all pairs in lexicographic order when the budget allows, else the pairs
+    ``(a, P(a))`` first), then single cycles, ``P`` with one cycle removed and shortened
+    cycles, and repeats from the smaller failing permutation.
+
+    Args:
+        P: a permutation with ``fails(P)`` true.
+        fails: the property to keep failing (e.g. "the equivariance error exceeds the tolerance").
+        budget: the most calls of ``fails``.
+
+    Returns:
+        The smallest failing permutation found (``P`` itself if nothing smaller fails).
+
+    Example:
+        >>> P = FinitaryPermutation.from_cycles((0, 3, 5), (1, 2))
+        >>> shrink_permutation(P, lambda Q: 5 in Q.support)      # whatever moves 5 fails
+        FinitaryPermutation.from_cycles((0, 5))
+    """
+    best, spent = P, 0
+    while len(best.support) > 2 and spent < budget:
+        sup = best.support
+        pairs = [(a, b) for k, a in enumerate(sup) for b in sup[k + 1:]]
+        if len(pairs) > budget - spent:
+            near = sorted({(min(a, best(a)), max(a, best(a))) for a in sup})
+            pairs = near + [q for q in pairs if q not in set(near)]
+        for a, b in pairs[: max(0, budget - spent)]:
+            spent += 1
+            T = FinitaryPermutation.transposition(a, b)
+            if fails(T):
+                return T
+        cycles = best.cycles()
+        smaller: list[FinitaryPermutation] = []
+        if len(cycles) > 1:
+            smaller += [FinitaryPermutation.from_cycles(c) for c in cycles]
+            smaller += [FinitaryPermutation.from_cycles(*(cycles[:k] + cycles[k + 1:])) for k in range(len(cycles))]
+        for c in cycles:
+            if len(c) > 2:
+                rest = [d for d in cycles if d is not c]
+                smaller += [FinitaryPermutation.from_cycles(*rest, c[:k] + c[k + 1:]) for k in range(len(c))]
+        smaller = sorted((Q for Q in smaller if len(Q.support) < len(best.support)),
+                         key=lambda Q: (len(Q.support), Q.support))
+        for Q in smaller:
+            if spent >= budget:
+                break
+            spent += 1
+            if fails(Q):
+                best = Q
+                break
+        else:
+            break
+    return best
+

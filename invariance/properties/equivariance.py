@@ -31,14 +31,14 @@ shrunk through the transpositions and cycles inside its support.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Iterable, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_collection, check_int, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection, LazyCollection
-from ..permutations import FinitaryPermutation
+from ..permutations import FinitaryPermutation, shrink_permutation
 from ..rules import UpdateRule, check_rule
 from ..tolerances import Tolerance
 from .report import PropertyReport
@@ -239,53 +239,6 @@ class _Evaluator:
         )
 
 
-def _shrink(
-    P: FinitaryPermutation, fails: Callable[[FinitaryPermutation], bool], budget: int = 200
-) -> FinitaryPermutation:
-    """A failing permutation with as few moved indices as the search finds, starting from ``P``.
-
-    Tries every transposition inside ``supp(P)`` (the pairs ``(a, P(a))`` first), then
-    single cycles and ``P`` with one cycle removed, then shortened cycles, and repeats.
-    """
-    best = P
-    spent = 0
-    while len(best.support) > 2 and spent < budget:
-        sup = best.support
-        pairs: list[tuple[int, int]] = [(a, best(a)) for a in sup]
-        if len(sup) <= 12:
-            pairs += [(a, b) for ai, a in enumerate(sup) for b in sup[ai + 1:]]
-        seen: set[frozenset[int]] = set()
-        for a, b in pairs:
-            key = frozenset((a, b))
-            if key in seen:
-                continue
-            seen.add(key)
-            spent += 1
-            T = FinitaryPermutation.transposition(a, b)
-            if fails(T):
-                return T
-        smaller: list[FinitaryPermutation] = []
-        cycles = best.cycles()
-        if len(cycles) > 1:
-            smaller += [FinitaryPermutation.from_cycles(c) for c in cycles]
-            smaller += [FinitaryPermutation.from_cycles(*(cycles[:k] + cycles[k + 1:])) for k in range(len(cycles))]
-        for c in cycles:
-            if len(c) > 2:
-                rest = [d for d in cycles if d is not c]
-                for drop in range(len(c)):
-                    shorter = c[:drop] + c[drop + 1:]
-                    smaller.append(FinitaryPermutation.from_cycles(*rest, shorter))
-        smaller.sort(key=lambda Q: len(Q.support))
-        for Q in smaller:
-            spent += 1
-            if len(Q.support) < len(best.support) and fails(Q):
-                best = Q
-                break
-        else:
-            break
-    return best
-
-
 def _counterexample(case: _Case, lazy: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "permutation": repr(case.perm),
@@ -404,7 +357,7 @@ def equivariance_error(
     failing = [c for c in cases if c.error > bound]
     if failing:
         failing.sort(key=lambda c: (len(c.perm.support), -c.error))
-        smallest = _shrink(failing[0].perm, fails)
+        smallest = shrink_permutation(failing[0].perm, fails)
         shown = evaluate(smallest)
     else:
         shown = max(cases, key=lambda c: c.error)

@@ -42,20 +42,21 @@ the permutation, and the certificate says so. Every other tolerance is unchanged
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import json
 import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..arguments import check_int, check_seed
-from ..permutations import FinitaryPermutation
+from ..permutations import FinitaryPermutation, shrink_permutation
 from ..tolerances import Tolerance
 from .specs import NeuronSpec, StateNotPermutableError, _flat_index, _permuted, neuron_spec
 
@@ -723,47 +724,6 @@ def _compare(traj_a: list[Snapshot], traj_b: list[Snapshot], opt_a: torch.optim.
                        used and worst_ratio <= 1.0)
 
 
-def _shrink(P: FinitaryPermutation, fails: Callable[[FinitaryPermutation], bool],
-            budget: int = 120) -> FinitaryPermutation:
-    """A smallest failing permutation found from ``P``: fewest moved indices, then smallest indices."""
-    best = P
-    spent = 0
-    while len(best.support) > 2 and spent < budget:
-        sup = best.support
-        pairs = [(a, b) for ai, a in enumerate(sup) for b in sup[ai + 1:]]
-        # pairs (a, P(a)) are the likeliest to fail; when there are too many pairs try those first
-        if len(pairs) > budget - spent:
-            near = sorted({(min(a, best(a)), max(a, best(a))) for a in sup})
-            pairs = near + [q for q in pairs if q not in set(near)]
-        for a, b in pairs[: max(0, budget - spent)]:
-            spent += 1
-            T = FinitaryPermutation.transposition(a, b)
-            if fails(T):
-                return T
-        smaller: list[FinitaryPermutation] = []
-        cycles = best.cycles()
-        if len(cycles) > 1:
-            smaller += [FinitaryPermutation.from_cycles(c) for c in cycles]
-            smaller += [FinitaryPermutation.from_cycles(*(cycles[:k] + cycles[k + 1:])) for k in range(len(cycles))]
-        for c in cycles:
-            if len(c) > 2:
-                rest = [d for d in cycles if d is not c]
-                for drop in range(len(c)):
-                    smaller.append(FinitaryPermutation.from_cycles(*rest, c[:drop] + c[drop + 1:]))
-        smaller = [Q for Q in smaller if len(Q.support) < len(best.support)]
-        smaller.sort(key=lambda Q: (len(Q.support), Q.support))
-        for Q in smaller:
-            if spent >= budget:
-                break
-            spent += 1
-            if fails(Q):
-                best = Q
-                break
-        else:
-            break
-    return best
-
-
 def _layer_permutations(permutations: PermutationsArg, width: int, rng: np.random.Generator,
                         layer: str) -> list[FinitaryPermutation]:
     if width < 2:
@@ -845,6 +805,25 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------------------
 # certify
 # --------------------------------------------------------------------------------------
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _single_threaded(fn: _F) -> _F:
+    """Run ``fn`` with one torch thread (tiny problems: threads only add overhead and run-to-run variation)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return cast(_F, wrapper)
+
+
+@_single_threaded
 def certify(
     optimizer: OptimizerFactory | type[torch.optim.Optimizer],
     model: nn.Module | None = None,
@@ -920,39 +899,6 @@ def certify(
         >>> cert.verdict, cert.counterexample is None
         ('equivariant', True)
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny problems: threads only add overhead and run-to-run variation
-    try:
-        return _certify(optimizer, model, loss, data, kwargs=kwargs, steps=steps, warmup=warmup,
-                        permutations=permutations, spec=spec, layers=layers, param_groups=param_groups, dtypes=dtypes,
-                        seed=seed, tolerance=tolerance, closure_based=closure_based, batch_size=batch_size,
-                        compare_state=compare_state, internal_precision=internal_precision, shrink=shrink)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _certify(
-    optimizer: OptimizerFactory | type[torch.optim.Optimizer],
-    model: nn.Module | None = None,
-    loss: Callable[..., torch.Tensor] | None = None,
-    data: Any = None,
-    *,
-    kwargs: Mapping[str, Any] | None = None,
-    steps: int = 5,
-    warmup: int = 2,
-    permutations: PermutationsArg = 3,
-    spec: NeuronSpec | None = None,
-    layers: Sequence[int | str] | None = None,
-    param_groups: str | Callable[[nn.Module], Any] = "auto",
-    dtypes: Sequence[torch.dtype] | torch.dtype = (torch.float64, torch.float32),
-    seed: int | None = 0,
-    tolerance: Tolerance | Mapping[torch.dtype, Tolerance] | None = None,
-    closure_based: bool | None = None,
-    batch_size: int | None = None,
-    compare_state: bool = True,
-    internal_precision: torch.dtype | None = None,
-    shrink: bool = True,
-) -> OptimizerCertificate:
     started = time.perf_counter()
     factory = _check_optimizer(optimizer)
     if kwargs is None:
@@ -1195,7 +1141,7 @@ def _certify(
         best = cmp.perm
         if shrink:
             try:
-                best = _shrink(cmp.perm, lambda Q: evaluate(Q).ratio > 1.0)
+                best = shrink_permutation(cmp.perm, lambda Q: evaluate(Q).ratio > 1.0, budget=120)
             except Exception as err:  # pragma: no cover - the runs above succeeded with the same code
                 notes.append(f"shrinking stopped: {type(err).__name__}: {err}")
         shown = evaluate(best)
