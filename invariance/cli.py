@@ -1,6 +1,10 @@
 """The ``invariance`` command.
 
-``invariance demo`` checks the paper's hypotheses and statements on built-in rules and
+``invariance demo`` (the main job, :mod:`invariance.experiments.cli`) trains the paper's
+2D network at a small and a large learning rate and shows the topology of its neuron cloud
+kept and broken; ``invariance experiment lowdim|mnist|sweep`` runs the experiments.
+
+``invariance tour`` checks the paper's hypotheses and statements on built-in rules and
 prints what it measured: which rules satisfy P1, P2-K and P3, and how Lemmas 2-3 and
 Theorems 1-2 behave below, at and above the topological critical point ``eta* = 1/K``,
 on a finite cloud of neurons on a circle and on a lazily infinite one.
@@ -17,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import __version__
+from .certify_cli import add_certify_parser
 from .collections import CircleBase, FiniteCollection, LazyCollection
 from .permutations import FinitaryPermutation
 from .potentials import GaussianPair, InteractionPotential, LogCosh
@@ -24,7 +29,7 @@ from .properties import continuity_constant, equivariance_error, smoothness_viol
 from .rules import GradientDescent, IndexBiasedRule, UpdateRule, centering_rule
 from .statements import bi_lipschitz_ratios, bijectivity, homeomorphism, measure_preservation, well_definedness
 
-__all__ = ["main", "demo"]
+__all__ = ["main", "tour"]
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -44,8 +49,8 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def demo(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
-    """Run the demo and return what it measured (also printed to ``out``, default stdout).
+def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
+    """Run the tour of the core checkers and return what it measured (also printed to ``out``, default stdout).
 
     Args:
         n: number of neurons in the finite cloud.
@@ -74,7 +79,7 @@ def demo(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
         "versions": {"invariance": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
 
-    say(f"invariance {__version__} demo: {n} neurons on a noisy circle in R^2 (seed {seed})")
+    say(f"invariance {__version__} tour: {n} neurons on a noisy circle in R^2 (seed {seed})")
     say()
     say("1. Hypotheses of the paper (Section 3), measured at X:")
     rows, hyp = [], []
@@ -136,15 +141,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="invariance", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"invariance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="check the paper's statements on built-in rules (a few seconds)")
-    p_demo.add_argument("--n", type=int, default=48, help="number of neurons (default 48)")
-    p_demo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p_demo.add_argument("--json", metavar="PATH", help="also write the measured numbers to PATH as JSON")
+    from .experiments.cli import add_demo_parser, add_experiment_parser  # no torch import until a run
+
+    add_demo_parser(sub)
+    p_exp = add_experiment_parser(sub)
+    p_tour = sub.add_parser("tour", help="check the paper's statements on built-in rules (a few seconds)")
+    p_tour.add_argument("--n", type=int, default=48, help="number of neurons (default 48)")
+    p_tour.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p_tour.add_argument("--json", metavar="PATH", help="also write the measured numbers to PATH as JSON")
+    add_certify_parser(sub)  # torch is imported only when `certify` runs
     args = parser.parse_args(argv)
+    if args.command == "certify":
+        return int(args.handler(args))
     if args.command == "demo":
+        from .experiments.cli import run_demo_command
+
+        return run_demo_command(args)
+    if args.command == "experiment":
+        from .experiments.cli import run_experiment_command
+
+        return run_experiment_command(args, p_exp)
+    if args.command == "tour":
         if args.n < 3:
             parser.error("--n must be at least 3")
-        result = demo(n=args.n, seed=args.seed)
+        result = tour(n=args.n, seed=args.seed)
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(result, fh, indent=2, default=float)

@@ -1,15 +1,15 @@
-"""The `invariance demo` command measures what it prints."""
+"""The `invariance tour` command measures what it prints (`demo` and `experiment`: test_experiments.py)."""
 
 import io
 import json
 
 import pytest
 
-from invariance.cli import demo, main
+from invariance.cli import main, tour
 
 
-def test_demo_measures_invariance_below_and_breakdown_at_the_critical_point():
-    res = demo(n=12, seed=3, out=io.StringIO())
+def test_tour_measures_invariance_below_and_breakdown_at_the_critical_point():
+    res = tour(n=12, seed=3, out=io.StringIO())
     assert res["config"]["seed"] == 3 and "numpy" in res["versions"]
     hyp = {h["rule"]: h for h in res["hypotheses"]}
     assert all(h["P1"] for name, h in hyp.items() if "pushed" not in name)
@@ -27,9 +27,9 @@ def test_demo_measures_invariance_below_and_breakdown_at_the_critical_point():
 
 
 def test_cli_writes_json(tmp_path, capsys):
-    path = tmp_path / "demo.json"
-    assert main(["demo", "--n", "8", "--json", str(path)]) == 0
+    path = tmp_path / "tour.json"
+    assert main(["tour", "--n", "8", "--json", str(path)]) == 0
     assert "critical point" in capsys.readouterr().out
     assert json.loads(path.read_text())["config"]["n"] == 8
     with pytest.raises(SystemExit):
-        main(["demo", "--n", "2"])
+        main(["tour", "--n", "2"])

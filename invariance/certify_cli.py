@@ -147,7 +147,7 @@ def run_certify(args: argparse.Namespace) -> int:
 
     import torch  # lazily: `invariance demo` does not import torch
 
-    from .certify import certify
+    from .torch.certify import certify
 
     dtypes = tuple(getattr(torch, d) for d in (args.dtype or ["float64", "float32"]))
     try:
