@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive
-from .geometry import _reduced, as_points, diameter
+from .geometry import as_points, diameter, isometric_coordinates
 from .persistence import PersistenceDiagram, persistence_diagram
 
 __all__ = ["StableBand", "BettiCurve", "betti_curve", "stable_bands_of"]
@@ -292,7 +292,7 @@ def betti_curve(
     k = check_int(max_dim, "max_dim", 0)
     if spacing not in ("linear", "log"):
         raise ValueError(f"spacing must be 'linear' or 'log', got {spacing!r}")
-    Z = _reduced(X)
+    Z = isometric_coordinates(X)
     diam = diameter(Z)
     unit = diam if relative else 1.0
     grid: NDArray[np.float64] | None = None

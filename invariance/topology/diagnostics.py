@@ -64,7 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..arguments import check_int, check_positive
 from .betti import betti_report
 from .distances import diagram_distance
-from .geometry import _reduced, as_points, diameter, resolve_scale
+from .geometry import as_points, diameter, isometric_coordinates, resolve_scale
 from .merges import effective_width, merge_clusters
 from .normalisation import normalise_shape
 from .significance import SignificantFeatures, significant_features
@@ -120,7 +120,7 @@ def twonn_dimension(points: ArrayLike, tolerance: float = 1e-6, discard: float =
         return float("nan")
     # coinciding neurons are one point: keep one representative per cluster
     _, first = np.unique(merge_clusters(X, tol).labels, return_index=True)
-    Z = _reduced(X[np.sort(first)])
+    Z = isometric_coordinates(X[np.sort(first)])
     n = Z.shape[0]
     if n < 3:
         return float("nan")
@@ -400,7 +400,7 @@ def breakdown_diagnostics(before: ArrayLike, after: ArrayLike, **options: Any) -
     separation = check_positive(options.get("separation", 0.1), "separation")
     n = X.shape[0]
     # every measure below is invariant under isometries: work in an orthonormal basis of each span
-    X, Y = _reduced(X), _reduced(Y)
+    X, Y = isometric_coordinates(X), isometric_coordinates(Y)
 
     # merging
     DX, DY = diameter(X), diameter(Y)

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive
-from .geometry import _reduced, as_points, diameter
+from .geometry import as_points, diameter, isometric_coordinates
 from .persistence import PersistenceDiagram, persistence_diagram
 
 __all__ = ["METRICS", "diagram_distance", "diagram_distances", "as_diagram"]
@@ -58,7 +58,7 @@ def as_diagram(x: PersistenceDiagram | ArrayLike, max_dim: int = 2, max_scale: f
         return x
     X = as_points(x, name)
     k = check_int(max_dim, "max_dim", 0)
-    Z = _reduced(X)
+    Z = isometric_coordinates(X)
     diam = diameter(Z)
     top = None
     if max_scale is not None:

@@ -63,7 +63,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive, check_seed
-from .geometry import _reduced, as_points, diameter
+from .geometry import as_points, diameter, isometric_coordinates
 from .persistence import PersistenceDiagram
 
 __all__ = ["SIGNIFICANCE_METHODS", "Feature", "SignificantFeatures", "significant_features"]
@@ -271,7 +271,7 @@ def significant_features(
     if b > n:
         raise ValueError(f"subsample_size must be <= n = {n}, got {subsample_size}")
     s = check_seed(seed)
-    Z = _reduced(X)
+    Z = isometric_coordinates(X)
     diam = diameter(Z)
     if max_scale is not None:
         frac = check_positive(max_scale, "max_scale")
