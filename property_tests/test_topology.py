@@ -212,3 +212,19 @@ def test_tracker_sees_a_merge():
         tracker(s, step)
     assert tracker.changes() == (2,)
     assert tracker.as_array().tolist() == [[0, 1, 1, 0], [2, 1, 0, 0]]
+
+
+@pytest.mark.parametrize("max_dim", [1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_edge_collapse_does_not_change_the_diagram(max_dim, seed):
+    """giotto-ph with and without edge collapse: the same bars (the choice is only about speed)."""
+    from invariance.topology import persistence_diagram
+
+    X = np.random.default_rng(seed).standard_normal((60, 4))
+    a = persistence_diagram(X, max_dim, collapse_edges=True)
+    b = persistence_diagram(X, max_dim, collapse_edges=False)
+    auto = persistence_diagram(X, max_dim)
+    for x, y, z in zip(a.bars, b.bars, auto.bars):
+        assert x.shape == y.shape == z.shape
+        np.testing.assert_allclose(np.sort(x, axis=0), np.sort(y, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(np.sort(x, axis=0), np.sort(z, axis=0), rtol=1e-12)

@@ -45,7 +45,8 @@ class PersistenceDiagram:
 
 
 def persistence_diagram(points: ArrayLike, max_dim: int = 2, *, max_scale: float | None = None,
-                        backend: str = "giotto-ph", threads: int = 2) -> PersistenceDiagram:
+                        backend: str = "giotto-ph", threads: int = 2,
+                        collapse_edges: bool | None = None) -> PersistenceDiagram:
     """The persistence diagram of the Vietoris-Rips filtration of a cloud up to ``H_k``.
 
     Args:
@@ -55,6 +56,12 @@ def persistence_diagram(points: ArrayLike, max_dim: int = 2, *, max_scale: float
             ``None`` for the whole filtration.
         backend: ``"giotto-ph"`` (fast, edge collapse) or ``"gudhi"``.
         threads: threads for giotto-ph.
+        collapse_edges: giotto-ph's edge collapse (the diagram is the same either way).
+            ``None`` chooses: off for ``k <= 1``, on for ``k >= 2``. Measured (2 cores): on a
+            dense cloud of 1024 points in ``R^10`` up to 0.3 diam, ``H_1`` takes 0.7 s without
+            the collapse and 111 s with it; on 2048 points of ``S^2``, ``H_2`` takes 0.23 s with
+            it and 0.95 s without. ``H_2`` of dense, high-dimensional clouds stays expensive
+            either way (tens of seconds to minutes): lower ``max_scale`` or ``max_dim`` there.
 
     Returns:
         A :class:`PersistenceDiagram`.
@@ -71,7 +78,8 @@ def persistence_diagram(points: ArrayLike, max_dim: int = 2, *, max_scale: float
     if backend == "giotto-ph":
         from gph import ripser_parallel
 
-        dgms = ripser_parallel(X, maxdim=k, thresh=thresh, collapse_edges=True, n_threads=threads)["dgms"]
+        collapse = k >= 2 if collapse_edges is None else bool(collapse_edges)
+        dgms = ripser_parallel(X, maxdim=k, thresh=thresh, collapse_edges=collapse, n_threads=threads)["dgms"]
         bars = tuple(np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in dgms)
     elif backend == "gudhi":
         import gudhi
