@@ -28,25 +28,9 @@ from .potentials import GaussianPair, InteractionPotential, LogCosh
 from .properties import continuity_constant, equivariance_error, smoothness_violation
 from .rules import GradientDescent, IndexBiasedRule, UpdateRule, centering_rule
 from .statements import bi_lipschitz_ratios, bijectivity, homeomorphism, measure_preservation, well_definedness
+from .tables import format_table
 
 __all__ = ["main", "tour"]
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[k]) for r in cells)) for k, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) if k == 0 else h.rjust(w) for k, (h, w) in enumerate(zip(headers, widths)))
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    return "\n".join([line, rule, *body])
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
@@ -90,7 +74,7 @@ def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
         rows.append([label, p1.worst, p1.passed, K, k_est.worst, p3.passed])
         hyp.append({"rule": label, "P1_error": p1.worst, "P1": p1.passed, "K_stated": K,
                     "K_estimated": k_est.worst, "P3": p3.passed})
-    say(_table(["rule", "P1 error", "P1", "K stated", "K measured", "P3"], rows))
+    say(format_table(["rule", "P1 error", "P1", "K stated", "K measured", "P3"], rows))
     result["hypotheses"] = hyp
     say()
     say("   K measured is the largest ||U(X)-U(Y)|| / ||X-Y|| found (a lower bound of the true K).")
@@ -111,7 +95,7 @@ def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
                           "max_ratio": lip.max_ratio, "lemma2": lip.holds, "points_after": bij.n_after,
                           "bijective": bij.bijective, "homeomorphism": hom.homeomorphism, "theorem1": hom.holds,
                           "measure_preserving": mes.holds})
-    say(_table(["rule", "eta*K", "min ratio", "1-eta*K", "max ratio", "1+eta*K", "points", "bijective",
+    say(format_table(["rule", "eta*K", "min ratio", "1-eta*K", "max ratio", "1+eta*K", "points", "bijective",
                 "homeo", "L2+T1", "T2"], rows))
     result["critical_point"] = sweep
     say()
@@ -131,7 +115,7 @@ def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
         lem1 = well_definedness(rule, far.act(lazy).with_entries([10**9], [lazy[10**9]]), 0.25)
         rows.append([label, p1.worst, p1.passed, lem1.holds])
         lz.append({"rule": label, "P1_error": p1.worst, "P1": p1.passed, "lemma1": lem1.holds})
-    say(_table(["rule", "P1 error", "P1", "Lemma 1"], rows))
+    say(format_table(["rule", "P1 error", "P1", "Lemma 1"], rows))
     result["lazy"] = lz
     return result
 

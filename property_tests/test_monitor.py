@@ -214,7 +214,9 @@ def test_monitor_on_an_mlp_records_every_k_steps_and_removes_its_hooks():
     data = json.loads(mon.to_json())
     assert data["records"][0]["K_lower_bound"] == mon.records[0].K_lower_bound and data["every"] == 2
     table = mon.table()
-    assert table.splitlines()[0].split()[:3] == ["step", "eta", "K_lower_bound"] and len(table.splitlines()) == 4
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["step", "eta", "K_lower_bound"] and len(lines) == 5  # header, rule, 3 records
+    assert set(lines[1]) == {"-", " "}
     with TrainingMonitor(model, opt, augmented=True) as aug:  # particles (theta, m, v) of Section 5.2
         train(1)
     assert aug.records[0].dim == 3 * 6

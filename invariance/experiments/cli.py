@@ -21,8 +21,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from ..tables import format_table
+
 __all__ = ["add_demo_parser", "add_experiment_parser", "run_demo_command", "run_experiment_command", "demo",
-           "DEMO_DEFAULTS", "format_table"]
+           "DEMO_DEFAULTS"]
 
 #: The demo's embedded configuration: the 2D network with momentum 0.9 (the paper's Figure 7
 #: setting) at Table 1's small and large rates (5e-4 and 4.5e-3). Width 512 and 2000 steps
@@ -35,34 +37,6 @@ DEMO_DEFAULTS: dict[str, Any] = {
 
 def _timestamp() -> str:
     return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, (tuple, list)):
-        return "(" + ", ".join(str(x) for x in v) + ")"
-    return "-" if v is None else str(v)
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned text table (first column left-aligned, the others right-aligned).
-
-    Example:
-        >>> print(format_table(["lr", "K"], [["small", 1.5], ["large", 20.0]]))
-        lr       K
-        -----  ---
-        small  1.5
-        large   20
-    """
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[k]) for r in cells]) for k, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) if k == 0 else h.rjust(w) for k, (h, w) in enumerate(zip(headers, widths)))
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    return "\n".join([line, rule, *body])
 
 
 # --------------------------------------------------------------------------- parsers

@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive
+from ..tables import format_table
 from .betti import betti_report
 from .distances import diagram_distance
 from .geometry import as_points, diameter, isometric_coordinates, resolve_scale
@@ -297,11 +298,7 @@ class BreakdownDiagnosis:
             ("bottleneck distance (normalised)", "", self.diagram_distance, ""),
             ("MECHANISM", "", "", self.mechanism),
         ]
-        cells = [("quantity", "before", "after", "verdict")] + [tuple(f(c) for c in r) for r in rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(4)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return format_table(["quantity", "before", "after", "verdict"], [[f(c) for c in r] for r in rows], left=4)
 
     def __str__(self) -> str:
         return self.table()

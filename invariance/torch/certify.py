@@ -57,6 +57,7 @@ from torch import nn
 
 from ..arguments import check_int, check_seed
 from ..permutations import FinitaryPermutation, shrink_permutation
+from ..tables import format_table
 from ..tolerances import Tolerance
 from .specs import NeuronSpec, StateNotPermutableError, _flat_index, _permuted, neuron_spec
 
@@ -353,20 +354,14 @@ def _cycles(c: Sequence[Sequence[int]]) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
+    def cell(v: Any) -> Any:
         if isinstance(v, (bool, np.bool_)):
             return "yes" if v else "NO"
         if isinstance(v, float):
             return _num(v)
-        return str(v)
+        return v
 
-    cells = [[cell(v) for v in r] for r in rows]
-    widths = [max(len(h), *(len(r[k]) for r in cells)) for k, h in enumerate(headers)]
-    just = [str.ljust if k < 2 else str.rjust for k in range(len(headers))]
-    out = ["  " + "  ".join(just[k](h, w) for k, (h, w) in enumerate(zip(headers, widths))),
-           "  " + "  ".join("-" * w for w in widths)]
-    out += ["  " + "  ".join(just[k](c, w) for k, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    return "\n".join(out)
+    return format_table(headers, [[cell(v) for v in r] for r in rows], left=2, indent="  ")
 
 
 def _qualname(obj: Any) -> str:

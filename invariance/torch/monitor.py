@@ -67,6 +67,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 from ..arguments import check_int, check_positive
+from ..tables import format_table
 from ..tolerances import default_tolerance
 from .rules import _resolve_spec, layer_rows
 from .specs import NeuronSpec
@@ -680,11 +681,7 @@ class TrainingMonitor:
                 return f"{v:.4g}"
             return str(v)
 
-        rows = [[fmt(getattr(r, c)) for c in columns] for r in self._records]
-        widths = [max([len(c)] + [len(row[k]) for row in rows]) for k, c in enumerate(columns)]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
-        return "\n".join(lines)
+        return format_table(columns, [[fmt(getattr(r, c)) for c in columns] for r in self._records], left=0)
 
     def close(self) -> None:
         """Remove the hooks (records are kept). Idempotent."""
