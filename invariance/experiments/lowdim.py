@@ -336,21 +336,17 @@ def initial_sharpness(config: LowDimConfig) -> dict[str, Any]:
         >>> k["K"] > 0 and abs(k["eta_star"] * k["K"] - 1) < 1e-12
         True
     """
-    import torch
 
     from ..data import teacher_student
+    from ..torch.threads import torch_threads
 
     if not isinstance(config, LowDimConfig):
         raise TypeError(f"config must be a LowDimConfig, got {type(config).__name__}")
     data = teacher_student(n=config.n_data, input_dim=config.input_dim, teacher_width=config.teacher_width,
                            seed=config.data_seed)
     x, y = data.tensors()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
-    try:
+    with torch_threads(config.threads):
         return measure_sharpness(build_model(initial_neurons(config)), x, y, seed=config.seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass
@@ -697,15 +693,14 @@ def run_lowdim(config: LowDimConfig, run_dir: RunDirectory | None = None, progre
     import torch
 
     from ..data import teacher_student
+    from ..torch.threads import torch_threads
 
     if not isinstance(config, LowDimConfig):
         raise TypeError(f"config must be a LowDimConfig, got {type(config).__name__}")
     if run_dir is not None and not isinstance(run_dir, RunDirectory):
         raise TypeError(f"run_dir must be a RunDirectory (from start_run) or None, got {type(run_dir).__name__}")
     t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
-    try:
+    with torch_threads(config.threads):
         data = teacher_student(n=config.n_data, input_dim=config.input_dim, teacher_width=config.teacher_width,
                                seed=config.data_seed)
         if run_dir is not None:
@@ -731,8 +726,6 @@ def run_lowdim(config: LowDimConfig, run_dir: RunDirectory | None = None, progre
         topo = topology_change(X0, X1, f, tol, diagnostics=config.diagnostics)
         with torch.no_grad():
             test_loss = float(_full_loss(model, *data.tensors(split="test")))
-    finally:
-        torch.set_num_threads(threads)
     eff = eta / (1 - config.momentum) if config.optimizer == "momentum" else eta
     metrics: dict[str, Any] = {
         "config": config.as_dict(), "data": data.info, "eta": eta,

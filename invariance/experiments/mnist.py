@@ -767,8 +767,10 @@ def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress
         >>> sorted(metrics["settings"])  # doctest: +SKIP
         ['adam_0.001', 'adam_1e-05', 'gd_0.02', 'gd_0.5']
     """
-    import torch
+
     from tqdm.auto import tqdm
+
+    from ..torch.threads import torch_threads
 
     if not isinstance(config, MnistConfig):
         raise TypeError(f"config must be a MnistConfig, got {type(config).__name__}")
@@ -778,13 +780,11 @@ def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress
     data = load_data(config)
     if run_dir is not None and hasattr(run_dir, "record"):
         run_dir.record(data=data.info)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
     runs: dict[str, list[dict[str, Any]]] = {}
     total = len(config.settings) * len(config.seeds) * config.steps
     jobs = [(opt, lr, seed) for opt, lr in config.settings for seed in config.seeds]
     results: dict[tuple[str, float, int], dict[str, Any]] = {}
-    try:
+    with torch_threads(config.threads):
         with tqdm(total=total, desc="mnist", disable=not progress, unit="step") as bar:
             if config.workers == 1:
                 for opt, lr, seed in jobs:
@@ -812,8 +812,6 @@ def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress
                             os.environ.pop(v, None)
                         else:
                             os.environ[v] = value
-    finally:
-        torch.set_num_threads(threads)
     for opt, lr, seed in jobs:
         runs.setdefault(setting_key(opt, lr), []).append(results[(opt, lr, seed)])
     summary = {key: _summarise_setting(rs, rs[0]["lr"]) for key, rs in runs.items()}

@@ -197,10 +197,11 @@ def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress
         >>> metrics["consistent_with_theorem1"]  # doctest: +SKIP
         True
     """
-    import torch
+
     from tqdm.auto import tqdm
 
     from ..data import teacher_student
+    from ..torch.threads import torch_threads
 
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a SweepConfig, got {type(config).__name__}")
@@ -209,10 +210,8 @@ def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress
     t0 = time.perf_counter()
     base = config.base.with_(steps=config.steps, check_every=config.check_every, tol=1e-300,
                              track_every=config.check_every)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(base.threads)
     rows: list[dict[str, Any]] = []
-    try:
+    with torch_threads(base.threads):
         data = teacher_student(n=base.n_data, input_dim=base.input_dim, teacher_width=base.teacher_width,
                                seed=base.data_seed)
         if run_dir is not None:
@@ -246,8 +245,6 @@ def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress
                 "min_distance_ratio": min_distance_ratio(X0, X1), "loss_end": res.history[-1]["loss"],
                 "steps": res.steps,
             })
-    finally:
-        torch.set_num_threads(threads)
     below = [r for r in rows if r["eta_K"] < 1]
     changed = [r for r in rows if r["outcome"] != "preserved"]
     preserved = [r for r in rows if r["outcome"] == "preserved"]

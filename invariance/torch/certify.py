@@ -42,14 +42,13 @@ the permutation, and the certificate says so. Every other tolerance is unchanged
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import json
 import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union, cast
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 import torch
@@ -60,6 +59,7 @@ from ..permutations import FinitaryPermutation, shrink_permutation
 from ..tables import format_table
 from ..tolerances import Tolerance
 from .specs import NeuronSpec, StateNotPermutableError, _flat_index, _permuted, neuron_spec
+from .threads import torch_threads
 
 __all__ = [
     "OptimizerCertificate",
@@ -800,25 +800,7 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------------------
 # certify
 # --------------------------------------------------------------------------------------
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _single_threaded(fn: _F) -> _F:
-    """Run ``fn`` with one torch thread (tiny problems: threads only add overhead and run-to-run variation)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-
-    return cast(_F, wrapper)
-
-
-@_single_threaded
+@torch_threads(1)  # tiny problems: threads only add overhead and run-to-run variation
 def certify(
     optimizer: OptimizerFactory | type[torch.optim.Optimizer],
     model: nn.Module | None = None,
