@@ -357,20 +357,19 @@ def _permuted(value: Any, p: torch.Tensor, axis: int | None, idx: NDArray[np.int
         )
     if value.numel() <= 1:
         return value
-    if flat is not None and value.ndim == 1 and value.numel() == flat.numel() and value.numel() != p.numel():
-        return value[flat.to(value.device)]
+    # LBFGS-style state: one flat vector over all parameters of the group (in group order)
+    is_flat = flat is not None and value.ndim == 1 and value.numel() == flat.numel()
+    if is_flat and (axis is None or value.numel() != p.numel()):
+        return value[flat.to(value.device)]  # type: ignore[union-attr]
     if axis is None:
-        if flat is not None and value.ndim == 1 and value.numel() == flat.numel():
-            return value[flat.to(value.device)]
         return value  # a parameter outside the layer: its state does not move
     if value.ndim == p.ndim and value.shape[axis] == p.shape[axis]:
-        ok = all(v in (1, s) for v, s in zip(value.shape, p.shape))
-        if ok:
+        if all(v in (1, s) for v, s in zip(value.shape, p.shape)):
             return value.index_select(axis, torch.as_tensor(idx, device=value.device))
     if value.ndim == p.ndim and value.shape[axis] == 1:
         return value  # reduced over the neuron axis: invariant under the permutation
-    if flat is not None and value.ndim == 1 and value.numel() == flat.numel():
-        return value[flat.to(value.device)]
+    if is_flat:
+        return value[flat.to(value.device)]  # type: ignore[union-attr]
     raise StateNotPermutableError(
         f"optimizer state {key!r} of parameter {name!r} has shape {tuple(value.shape)}, which cannot be permuted "
         f"along the neuron axis {axis} of the parameter's shape {tuple(p.shape)}"
