@@ -7,8 +7,9 @@ particle being a neuron together with its optimizer state (Section 5.2)::
     invariance certify package.module:MyOptimizer --kwargs '{"momentum": 0.9}' --json cert.json
 
 prints the certificate of :func:`~invariance.torch.certify.certify` and exits with 0
-(equivariant), 1 (not equivariant, or stochastic) or 2 (usage error, import failure, or
-a crash of the optimizer, with the reason on stderr).
+(equivariant, or equivariant in distribution), 1 (not equivariant), 3 (inconclusive,
+with the reason) or 2 (usage error, import failure, or an error of the optimizer, with
+the reason on stderr).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def add_certify_parser(subparsers: Any) -> argparse.ArgumentParser:
     """
     p = subparsers.add_parser(
         "certify", help=HELP, description=HELP + ". P1: step(P X) = P step(X), X the neurons with their "
-        "optimizer state (Sections 3 and 5.2). Exit code 0: equivariant; 1: not equivariant or stochastic; "
-        "2: usage error, import failure or crash.",
+        "optimizer state (Sections 3 and 5.2). Exit code 0: equivariant (also in distribution); 1: not "
+        "equivariant; 3: inconclusive; 2: usage error, import failure or an error of the optimizer.",
     )
     p.add_argument("optimizer", help="the optimizer class or factory f(params, **kwargs): torch.optim.Adam, "
                                      "package.module:MyOptimizer or package.module.MyOptimizer")
@@ -62,7 +63,13 @@ def add_certify_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--permutations", type=int, default=3,
                    help="permutations per layer: one transposition and n-1 random ones (default 3)")
     p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default: full batch)")
-    p.add_argument("--single-group", action="store_true", help="one parameter group instead of one per module")
+    p.add_argument("--single-group", action="store_true",
+                   help="one parameter group at --lr instead of one per module at lr, lr/2, ...")
+    p.add_argument("--create-graph", action="store_true",
+                   help="backward(create_graph=True), for optimizers that use Hessian-vector products")
+    p.add_argument("--step-fn", metavar="NAME", default=None,
+                   help="package.module:function taking one step as step_fn(optimizer, model, loss_fn), for "
+                        "optimizers that need a call before step() or two passes (SAM)")
     p.add_argument("--json", metavar="PATH", default=None, help="also write the certificate to PATH as JSON")
     p.set_defaults(handler=run_certify)
     return p
@@ -112,8 +119,8 @@ def run_certify(args: argparse.Namespace) -> int:
     """Run the ``certify`` subcommand: print the certificate, write ``--json``, return the exit code.
 
     Returns:
-        0 equivariant; 1 not equivariant or stochastic; 2 usage error, import failure or crash
-        (the reason is printed on stderr).
+        0 equivariant (also in distribution); 1 not equivariant; 3 inconclusive; 2 usage error,
+        import failure or an error of the optimizer (the reason is printed on stderr).
     """
     def usage(msg: str) -> int:
         print(f"invariance certify: error: {msg}", file=sys.stderr)
@@ -145,6 +152,15 @@ def run_certify(args: argparse.Namespace) -> int:
     if not callable(optimizer):
         return usage(f"{args.optimizer!r} is a {type(optimizer).__name__}, not an optimizer class or factory")
 
+    step_fn = None
+    if args.step_fn:
+        try:
+            step_fn = resolve_optimizer(args.step_fn)
+        except Exception as err:  # ImportError, or anything the imported module raises
+            return usage(f"--step-fn: {err}")
+        if not callable(step_fn):
+            return usage(f"--step-fn {args.step_fn!r} is not callable")
+
     import torch  # lazily: `invariance demo` does not import torch
 
     from .torch.certify import certify
@@ -153,11 +169,15 @@ def run_certify(args: argparse.Namespace) -> int:
     try:
         cert = certify(optimizer, kwargs=kwargs, steps=args.steps, warmup=args.warmup, seed=args.seed,
                        dtypes=dtypes, permutations=args.permutations, batch_size=args.batch_size,
-                       param_groups="single" if args.single_group else "auto")
+                       param_groups="single" if args.single_group else "auto", create_graph=args.create_graph,
+                       step_fn=step_fn)
     except (TypeError, ValueError) as err:
         return usage(str(err))
     except Exception as err:  # pragma: no cover - certify reports optimizer failures as verdict "error"
         print(f"invariance certify: crashed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    if cert.verdict == "error":
+        print(f"invariance certify: error: {cert.reason}", file=sys.stderr)
         return 2
     print(cert.summary())
     if args.json:
@@ -165,10 +185,7 @@ def run_certify(args: argparse.Namespace) -> int:
             cert.to_json(args.json)
         except OSError as err:
             return usage(f"cannot write --json {args.json}: {err}")
-    if cert.verdict == "error":
-        print(f"invariance certify: error: {cert.error}", file=sys.stderr)
-        return 2
-    return 0 if cert.verdict == "equivariant" else 1
+    return {"equivariant": 0, "equivariant in distribution": 0, "not equivariant": 1}.get(cert.verdict, 3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

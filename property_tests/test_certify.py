@@ -1,6 +1,7 @@
 """Optimizer certification (P1, Sections 3 and 5.2): every torch.optim optimizer is certified
-equivariant, a zoo of broken ones is refused with a shrunk counterexample, noise is
-reported as stochastic, and the command line exits 0 / 1 / 2."""
+equivariant, broken ones are refused with a shrunk counterexample, noise is judged in law,
+and the command line exits 0 / 1 / 2 / 3. The zoo of third-party patterns is in
+test_certify_zoo.py."""
 
 import json
 import os
@@ -19,6 +20,8 @@ from invariance import FinitaryPermutation
 from invariance.cli import main
 from invariance.torch import (
     NeuronLayer,
+    register_state_permuter,
+    unregister_state_permuter,
     NeuronSpec,
     OptimizerCertificate,
     OptimizerNotEquivariant,
@@ -28,7 +31,7 @@ from invariance.torch import (
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FULL_CYCLE = FinitaryPermutation.from_cycles(tuple(range(8)))  # the default model has 8 hidden units
+FULL_CYCLE = FinitaryPermutation.from_cycles(tuple(range(8)))  # a cycle of the first 8 of the 256 hidden units
 
 
 # -- the zoo: optimizers that break P1 on purpose ---------------------------------------------
@@ -83,7 +86,8 @@ class BlockNormalized(torch.optim.Optimizer):
 
 
 class HiddenMomentum(torch.optim.Optimizer):
-    """Heavy-ball momentum whose buffers live in a list attribute, outside `optimizer.state`."""
+    """Heavy-ball momentum whose buffers live in a list attribute, outside `optimizer.state`: equivariant
+    as an algorithm, but its state is out of reach unless a permuter is registered."""
 
     def __init__(self, params, lr=0.05, momentum=0.9):
         super().__init__(params, {"lr": lr, "momentum": momentum})
@@ -141,7 +145,7 @@ class Exploding(torch.optim.SGD):
 
 
 class DictState(torch.optim.SGD):
-    """Keeps a dict in its state, which cannot be permuted."""
+    """Keeps a dict of numbers in its state: kept as it is by the permutation."""
 
     def step(self, closure=None):
         loss = super().step(closure)
@@ -153,9 +157,9 @@ class DictState(torch.optim.SGD):
 
 # -- every torch.optim optimizer is equivariant ---------------------------------------------
 TORCH_OPTIMIZERS = [
-    ("SGD", {"lr": 0.1}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.01}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
     ("Adam", {"lr": 0.01}),
     ("AdamW", {"lr": 0.01}),
     ("AdamW", {"lr": 0.01, "amsgrad": True}),
@@ -178,53 +182,74 @@ TORCH_OPTIMIZERS = [
 def test_torch_optimizers_are_certified_equivariant(name, kwargs):
     cert = certify(getattr(torch.optim, name), kwargs=kwargs)
     assert cert.verdict == "equivariant", cert.summary()
-    assert cert.certified and bool(cert) and cert.counterexample is None
+    assert cert.certified and bool(cert) and cert.counterexample is None and cert.reason is None
     assert cert.max_ratio <= 1.0 and cert.dtypes == ["float64", "float32"]
-    assert len(cert.permutations) == 6 and all(p["passed"] for p in cert.permutations)
+    assert cert.per_dtype == {"float64": {"verdict": "equivariant", "reason": None},
+                              "float32": {"verdict": "equivariant", "reason": None}}
+    # per dtype: 3 permutations, each run fresh (permuted before step 1) and with permuted state
+    assert len(cert.permutations) == 12 and all(p["passed"] for p in cert.permutations)
+    assert {p["mode"] for p in cert.permutations} == {"fresh", "state"}
     assert set(cert.per_parameter) == {"float64", "float32"}
-    assert all(len(steps) == cert.steps for steps in cert.per_step.values())
-    assert cert.determinism == {"float64": 0.0, "float32": 0.0}
+    assert all(len(steps) == cert.warmup + cert.steps for steps in cert.per_step.values())
+    assert all(d["ratio"] <= 1.0 for d in cert.determinism.values())
+    # the headline is the worst row of the table
+    w = cert.worst
+    assert cert.per_parameter[w["dtype"]].get(w["parameter"], cert.state.get(w["dtype"]))["ratio"] == w["ratio"]
+    assert cert.max_ratio == w["ratio"] and cert.max_deviation == w["max_abs"]
     if name == "LBFGS":
-        assert cert.closure_based and len(cert.param_groups) == 1 and "refused" in cert.param_groups_note
+        assert "closure" in cert.step_mode and len(cert.param_groups) == 1
+        assert any("refused" in n for n in cert.notes)
     else:
-        assert not cert.closure_based
+        assert "closure" not in cert.step_mode
         lrs = [g["lr"] for g in cert.param_groups]
         assert len(lrs) == 2 and lrs[0] != lrs[1], lrs  # two groups with different learning rates
+        if "lr" in kwargs:
+            assert lrs == [kwargs["lr"], kwargs["lr"] / 2]
+            assert any(f"{kwargs['lr'] / 2:.3g}" in n and "single" in n for n in cert.notes), cert.notes
         if name != "SGD" or "momentum" in kwargs:
             assert cert.state["float64"]["compared"] > 0
 
 
-def test_lbfgs_with_tame_settings_needs_no_roundoff_allowance():
-    # LBFGS's defaults (lr 1, 20 inner iterations per step) amplify round-off chaotically; the
-    # certificate then says that it used its round-off allowance. Tamer settings need none.
-    cert = certify(torch.optim.LBFGS, kwargs={"lr": 0.1, "max_iter": 4})
-    assert cert.verdict == "equivariant" and cert.closure_based
-    assert not any("round-off" in n for n in cert.notes), cert.notes
-    assert cert.roundoff["float64"] < 1e-14
+def test_every_bound_is_calibrated_and_reported():
+    cert = certify(torch.optim.Adam, kwargs={"lr": 0.01})
+    for dt in ("float64", "float32"):
+        cal = cert.calibration[dt]
+        assert len(cal["controls"]) == 3 and cal["fraction_of_scale"] == 0.1
+        assert all(c["worst"] < 1e-4 for c in cal["controls"])
+        assert cal["computes_in"] == [dt]  # Adam computes in the run's dtype only
+    text = cert.summary()
+    assert "rows of every batch shuffled" in text and "round-off" in text
 
 
-def test_muon_runs_bias_free_and_says_which_tolerance_it_needs():
+def test_lbfgs_round_off_is_measured_not_assumed():
+    # LBFGS's defaults (lr 1, 20 inner iterations per step) amplify round-off; tamer settings much less
+    wild = certify(torch.optim.LBFGS, dtypes=(torch.float64,))
+    tame = certify(torch.optim.LBFGS, kwargs={"lr": 0.1, "max_iter": 4}, dtypes=(torch.float64,))
+    assert wild.verdict == tame.verdict == "equivariant"
+    assert tame.calibration["float64"]["worst"] < wild.calibration["float64"]["worst"]
+    assert tame.calibration["float64"]["worst"] < 1e-13
+
+
+def test_round_off_that_dominates_is_inconclusive_never_equivariant():
+    # SGD at lr 1 diverges on the default problem: the controls deviate by more than a tenth of the weights
+    cert = certify(torch.optim.SGD, kwargs={"lr": 1.0}, dtypes=(torch.float32,))
+    assert cert.verdict == "inconclusive" and "round-off dominates" in cert.reason, cert.summary()
+    assert not cert.certified
+
+
+def test_muon_runs_bias_free_and_its_bfloat16_is_observed():
     cert = certify(torch.optim.Muon, kwargs={"lr": 0.02})
     assert cert.verdict == "equivariant"
     assert "no biases" in cert.model and any("2D" in n or "refused" in n for n in cert.notes)
-    note = cert.precision_note
-    assert note is not None and note["dtype"] == "bfloat16" and "Newton-Schulz" in note["reason"]
-    assert note["rtol_internal"] == pytest.approx(8 * torch.finfo(torch.bfloat16).eps)
-    assert "internal precision" in cert.summary()
-    assert certify(torch.optim.Adam).precision_note is None  # nobody else gets the loosened bound
-
-
-def test_declared_internal_precision_is_recorded():
-    cert = certify(torch.optim.SGD, kwargs={"lr": 0.1}, internal_precision=torch.float16, dtypes=(torch.float64,))
-    assert cert.verdict == "equivariant" and cert.precision_note["dtype"] == "float16"
+    assert "bfloat16" in cert.calibration["float64"]["computes_in"]
+    assert any("bfloat16" in n and "observed" in n for n in cert.notes)
 
 
 # -- the zoo is refused, each with a smallest counterexample ------------------------------------
 @pytest.mark.parametrize("cls,expected", [
     (PerIndexLR, [[0, 1]]),
     (FirstNeuronSpecial, [[0, 1]]),
-    (BlockNormalized, [[0, 2]]),  # (0 1) stays inside the first block of every parameter: equivariant
-    (HiddenMomentum, [[0, 1]]),
+    (BlockNormalized, [[0, 1]]),  # rows of 17 entries: the block of entries 16-19 straddles rows 0 and 1
 ])
 def test_broken_optimizers_are_refused_with_a_transposition(cls, expected):
     cert = certify(cls, permutations=[FULL_CYCLE], dtypes=(torch.float64,))
@@ -242,7 +267,25 @@ def test_broken_optimizers_are_refused_with_a_transposition(cls, expected):
     assert "NOT EQUIVARIANT" in str(err.value)
 
 
-@pytest.mark.parametrize("cls", [PerIndexLR, FirstNeuronSpecial, BlockNormalized, HiddenMomentum])
+def test_state_out_of_reach_is_inconclusive_until_a_permuter_is_registered():
+    cert = certify(HiddenMomentum)
+    assert cert.verdict == "inconclusive" and "not permuted" in cert.reason, cert.summary()
+    assert cert.unpermuted == ["HiddenMomentum.buffers"]
+    assert any("HiddenMomentum.buffers" in n and "register_state_permuter" in n for n in cert.notes)
+
+    def permute_buffers(opt, perm):
+        params = [p for g in opt.param_groups for p in g["params"]]
+        opt.buffers = [perm.permute(b, p) for b, p in zip(opt.buffers, params)]
+
+    register_state_permuter(HiddenMomentum, permute_buffers)
+    try:
+        again = certify(HiddenMomentum)
+    finally:
+        unregister_state_permuter(HiddenMomentum)
+    assert again.verdict == "equivariant" and again.unpermuted == [], again.summary()
+
+
+@pytest.mark.parametrize("cls", [PerIndexLR, FirstNeuronSpecial, BlockNormalized])
 def test_broken_optimizers_are_refused_with_default_settings(cls):
     cert = certify(cls)
     assert cert.verdict == "not equivariant"
@@ -254,12 +297,12 @@ def test_broken_optimizers_are_refused_with_default_settings(cls):
 @given(perm=st.permutations(list(range(8))))
 def test_the_verdict_is_exact_for_every_permutation(perm):
     # FirstNeuronSpecial breaks P1 exactly for the permutations that move neuron 0;
-    # HiddenMomentum for every permutation that is not the identity; StatefulMomentum for none.
+    # PerIndexLR for every permutation that is not the identity; StatefulMomentum for none.
     P = FinitaryPermutation.from_array(perm)
     assume(not P.is_identity())
     options = dict(permutations=[P], dtypes=(torch.float64,), steps=2, shrink=False)
     assert (certify(FirstNeuronSpecial, **options).verdict == "not equivariant") == (P(0) != 0)
-    assert certify(HiddenMomentum, **options).verdict == "not equivariant"
+    assert certify(PerIndexLR, **options).verdict == "not equivariant"
     assert certify(StatefulMomentum, **options).verdict == "equivariant"
 
 
@@ -280,28 +323,36 @@ def test_a_correct_custom_optimizer_and_a_factory_are_certified():
     assert cert.verdict == "equivariant" and cert.optimizer.endswith("factory")
 
 
-def test_stochastic_optimizer_is_reported_as_such():
+def test_unseeded_noise_is_judged_in_distribution():
     cert = certify(NoisySGD)
-    assert cert.verdict == "stochastic" and not cert.certified and cert.counterexample is None
-    assert all(v > 0 for v in cert.determinism.values())
-    assert "random" in cert.summary()
-    with pytest.raises(OptimizerNotEquivariant):
-        assert_equivariant_optimizer(NoisySGD)
+    assert cert.verdict == "equivariant in distribution" and cert.certified and cert.counterexample is None
+    assert all(d["ratio"] > 1 and d.get("same_seed") for d in cert.determinism.values())
+    d = cert.distribution
+    assert d["p_value"] >= d["level"] == 0.01 and d["seeds"] == 48
+    assert "p = " in cert.summary() and "IN DISTRIBUTION" in cert.summary()
 
 
-def test_global_rng_noise_is_stochastic_too():
-    def noisy(params, lr=0.05):
+def test_global_rng_noise_is_judged_in_distribution_too():
+    def noisy(params, lr=0.01, pattern=False):
         class GlobalNoise(torch.optim.SGD):
             @torch.no_grad()
             def step(self, closure=None):
                 super().step(closure)
                 for group in self.param_groups:
                     for p in group["params"]:
-                        p.add_(1e-4 * torch.randn_like(p))
+                        std = 1e-4 * (1 + 3 * torch.linspace(0, 1, p.numel(), dtype=p.dtype).reshape(p.shape)
+                                      if pattern else 1.0)
+                        p.add_(std * torch.randn_like(p))
 
         return GlobalNoise(params, lr=lr)
 
-    assert certify(noisy, dtypes=(torch.float64,)).verdict == "stochastic"
+    assert certify(noisy, dtypes=(torch.float64,)).verdict == "equivariant in distribution"
+    # the power check: noise whose law depends on the position is refused
+    refused = certify(noisy, kwargs={"pattern": True}, dtypes=(torch.float64,))
+    assert refused.verdict == "not equivariant" and "in distribution" in refused.reason
+    assert refused.distribution["p_value"] < 0.01 and refused.counterexample["in_distribution"]
+    with pytest.raises(OptimizerNotEquivariant):
+        assert_equivariant_optimizer(noisy, kwargs={"pattern": True}, dtypes=(torch.float64,))
 
 
 # -- other problems, batches, specs ---------------------------------------------------------------
@@ -356,7 +407,7 @@ def test_certificate_json_round_trips(tmp_path):
 
 
 def test_summary_is_an_aligned_table():
-    text = certify(torch.optim.SGD, kwargs={"lr": 0.1, "momentum": 0.9}).summary()
+    text = certify(torch.optim.SGD, kwargs={"lr": 0.01, "momentum": 0.9}).summary()
     assert text.startswith("P1 certificate") and "EQUIVARIANT" in text
     lines = text.split("per parameter")[1].splitlines()[1:]
     table = lines[: lines.index("")]
@@ -370,8 +421,9 @@ def test_errors_are_reported_not_raised():
     assert cert.verdict == "error" and "boom" in cert.error
     bad_kwargs = certify(torch.optim.SGD, kwargs={"lr": -1.0})
     assert bad_kwargs.verdict == "error" and "learning rate" in bad_kwargs.error.lower()
-    state = certify(DictState, kwargs={"lr": 0.1})
-    assert state.verdict == "error" and "history" in state.error
+    assert certify(DictState, kwargs={"lr": 0.01}).verdict == "equivariant"  # a dict of numbers is kept
+    late = certify(Exploding, kwargs={"lr": 0.1}, dtypes=(torch.float64,))
+    assert late.reason.startswith("test_certify.Exploding raised at step 1 of run A in float64: RuntimeError: boom")
     with pytest.raises(OptimizerNotEquivariant):
         assert_equivariant_optimizer(Exploding)
 
@@ -384,7 +436,7 @@ def test_errors_are_reported_not_raised():
     ({"dtypes": (torch.int64,)}, ValueError, "dtypes"),
     ({"permutations": []}, ValueError, "permutations"),
     ({"permutations": 0}, ValueError, "permutations"),
-    ({"permutations": [FinitaryPermutation.transposition(0, 8)]}, ValueError, "outside"),
+    ({"permutations": [FinitaryPermutation.transposition(0, 256)]}, ValueError, "outside"),
     ({"permutations": ["(0 1)"]}, TypeError, "permutations"),
     ({"kwargs": [("lr", 0.1)]}, TypeError, "kwargs"),
     ({"seed": -1}, ValueError, "seed"),
@@ -408,9 +460,9 @@ def test_a_model_without_two_neurons_cannot_be_certified():
 
 
 def test_many_steps_print_one_row_per_step():
-    cert = certify(torch.optim.SGD, kwargs={"lr": 0.1}, steps=12, dtypes=(torch.float64,))
-    assert cert.verdict == "equivariant" and len(cert.per_step["float64"]) == 12
-    assert len(cert.summary().split("per step")[1].splitlines()) == 1 + 2 + 12
+    cert = certify(torch.optim.SGD, kwargs={"lr": 0.01}, steps=12, dtypes=(torch.float64,))
+    assert cert.verdict == "equivariant" and len(cert.per_step["float64"]) == 2 + 12
+    assert len(cert.summary().split("per step")[1].splitlines()) == 1 + 2 + 2 + 12
 
 
 def test_optimizer_must_be_a_class_or_factory():
@@ -423,15 +475,17 @@ def test_optimizer_must_be_a_class_or_factory():
 # -- command line ---------------------------------------------------------------------------------
 def test_cli_exit_codes(tmp_path, capsys):
     path = tmp_path / "cert.json"
-    assert main(["certify", "torch.optim.SGD", "--lr", "0.1", "--steps", "2", "--dtype", "float64",
+    assert main(["certify", "torch.optim.SGD", "--lr", "0.01", "--steps", "2", "--dtype", "float64",
                  "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "EQUIVARIANT" in out and json.loads(path.read_text())["verdict"] == "equivariant"
     assert main(["certify", "test_certify:PerIndexLR", "--dtype", "float64"]) == 1
     assert "counterexample" in capsys.readouterr().out
-    assert main(["certify", "test_certify.NoisySGD", "--dtype", "float64"]) == 1
-    assert "STOCHASTIC" in capsys.readouterr().out
-    assert main(["certify", "torch.optim.SGD", "--kwargs", '{"momentum": 0.9}', "--dtype", "float64",
+    assert main(["certify", "test_certify.NoisySGD", "--dtype", "float64"]) == 0
+    assert "EQUIVARIANT IN DISTRIBUTION" in capsys.readouterr().out
+    assert main(["certify", "test_certify.HiddenMomentum", "--dtype", "float64"]) == 3
+    assert "INCONCLUSIVE" in capsys.readouterr().out
+    assert main(["certify", "torch.optim.SGD", "--kwargs", '{"momentum": 0.9, "lr": 0.01}', "--dtype", "float64",
                  "--single-group"]) == 0
     capsys.readouterr()
     for argv, reason in [
@@ -451,7 +505,7 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert err.value.code == 2
 
 
-def test_cli_subprocess_certifies_adam_in_under_30_seconds():
+def test_cli_subprocess_certifies_adam_in_under_10_seconds():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "invariance.cli", "certify", "torch.optim.Adam"], cwd=ROOT, env=env,
@@ -459,7 +513,8 @@ def test_cli_subprocess_certifies_adam_in_under_30_seconds():
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     assert "EQUIVARIANT" in proc.stdout and "per parameter" in proc.stdout
-    assert elapsed < 30, f"invariance certify torch.optim.Adam took {elapsed:.1f} s"
+    limit = 10 if os.environ.get("CI") != "true" else 20  # cold, 2 cores; shared CI runners get slack
+    assert elapsed < limit, f"invariance certify torch.optim.Adam took {elapsed:.1f} s"
 
 
 def test_demo_does_not_import_torch():

@@ -11,16 +11,16 @@ Importing this package imports torch; ``import invariance`` does not.
   :func:`augmented_neurons`.
 * :mod:`~invariance.torch.monitor`: :class:`TrainingMonitor`, optimizer hooks recording
   Lemma 2 ratios, Lemma 4's lower bound of K, merges, and warning past ``eta* = 1/K``.
+* :mod:`~invariance.torch.state`: the optimizer state moved with the neurons, wherever it is
+  kept; :func:`register_state_permuter` for state the rules cannot see.
 * :mod:`~invariance.torch.certify`: :func:`certify` / :func:`assert_equivariant_optimizer`,
   whether any ``torch.optim`` optimizer satisfies P1 (``step(P X) = P step(X)``), as an
   :class:`OptimizerCertificate` with a shrunk counterexample when it does not.
 """
 
 from .certify import (
-    INTERNAL_PRECISION,
     OptimizerCertificate,
     OptimizerNotEquivariant,
-    PrecisionNote,
     assert_equivariant_optimizer,
     certify,
     default_problem,
@@ -32,11 +32,11 @@ from .specs import (
     NeuronLayer,
     NeuronSpec,
     ParameterAxis,
-    StateNotPermutableError,
     conv_spec,
     mlp_spec,
     neuron_spec,
 )
+from .state import StateNotPermutableError, StatePermutation, register_state_permuter, unregister_state_permuter
 
 __all__ = [
     "ParameterAxis",
@@ -60,7 +60,8 @@ __all__ = [
     "assert_equivariant_optimizer",
     "OptimizerCertificate",
     "OptimizerNotEquivariant",
-    "PrecisionNote",
-    "INTERNAL_PRECISION",
+    "StatePermutation",
+    "register_state_permuter",
+    "unregister_state_permuter",
     "default_problem",
 ]

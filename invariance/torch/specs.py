@@ -11,10 +11,9 @@ neurons, which tensors of the model carry the neuron index and along which axis;
   neuron: the concatenated, flattened slices), a :class:`~invariance.FiniteCollection`;
 * :meth:`NeuronSpec.load_neurons` writes a collection back into the model;
 * :meth:`NeuronSpec.permute` applies a permutation of the hidden units to the model
-  *and* to an optimizer's state: every state tensor shaped like its parameter (or
-  broadcasting to it, as Adafactor's factored moments) is permuted along the neuron
-  axis, scalar state is kept, flat state over all parameters of a group (LBFGS) is
-  permuted through the flattening, and anything else is refused with
+  *and* to an optimizer's state, by the rules of :mod:`invariance.torch.state`
+  (moments, factored statistics, two-sided preconditioners, flattened and nested state,
+  wrapped optimizers, registered permuters); what cannot be permuted is refused with
   :class:`StateNotPermutableError` naming the parameter and the state key.
 
 Specs are built by :func:`mlp_spec` (every hidden layer of an ``nn.Sequential`` of
@@ -40,6 +39,7 @@ from torch import nn
 
 from ..collections import FiniteCollection
 from ..permutations import FinitaryPermutation
+from .state import StateNotPermutableError, StatePermutation, apply_plan, state_plan
 
 __all__ = [
     "ParameterAxis",
@@ -60,10 +60,6 @@ ELEMENTWISE_MODULES: tuple[type[nn.Module], ...] = (
     nn.Tanhshrink, nn.PReLU,
 )
 _CHANNELWISE_2D: tuple[type[nn.Module], ...] = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-
-
-class StateNotPermutableError(ValueError):
-    """An optimizer state entry has a shape the neuron permutation cannot be carried through."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +266,7 @@ class NeuronSpec:
         la = self.layer(layer)
         idx = _perm_index(P, la.width)
         if optimizer is not None:  # check the whole state before touching anything
-            plan = self._state_plan(optimizer, model, la, idx)
+            plan, extras = self._state_plan(optimizer, model, la, idx)
         tensors = self._tensors(model)
         with torch.no_grad():
             for ax in la.axes:
@@ -280,100 +276,42 @@ class NeuronSpec:
                 if t.grad is not None:
                     t.grad.copy_(t.grad.index_select(ax.axis, index))
         if optimizer is not None:
-            _apply_plan(plan)
+            apply_plan(plan, extras)
 
     def permute_optimizer_state(self, optimizer: torch.optim.Optimizer, model: nn.Module,
                                 P: FinitaryPermutation | ArrayLike, layer: int | str = 0) -> None:
         """Permute the state ``optimizer`` keeps for the parameters of ``layer`` (model untouched).
 
-        Rules, for a state entry of a parameter with neuron axis ``a``:
-        numbers, strings, ``None`` and one-element tensors are kept; a tensor with the
-        parameter's number of dimensions is permuted along ``a`` if it has the layer's width
-        there, kept if it has size 1 there (a reduction over neurons, e.g. Adafactor's
-        column factor); a 1-D tensor as long as all parameters of the group together (LBFGS's
-        flat directions) is permuted through the flattening; lists and tuples entry by entry.
-        Anything else raises :class:`StateNotPermutableError`.
+        The rules (:mod:`invariance.torch.state`): tensors shaped like their parameter are
+        permuted along its neuron axis, every axis of the layer's width is permuted (row
+        factors, two-sided ``P S P^T`` preconditioners), axes of the parameter's or the
+        group's flattened size are permuted through the flattening, reductions and the
+        non-neuron side are kept, containers and objects entry by entry, the state of
+        wrapped optimizers too, and registered permuters
+        (:func:`~invariance.torch.state.register_state_permuter`) run last. Anything else
+        raises :class:`StateNotPermutableError` naming the parameter and the key.
         """
         self.validate(model)
         la = self.layer(layer)
-        _apply_plan(self._state_plan(optimizer, model, la, _perm_index(P, la.width)))
+        apply_plan(*self._state_plan(optimizer, model, la, _perm_index(P, la.width)))
+
+    def state_permutation(self, model: nn.Module, P: FinitaryPermutation | ArrayLike,
+                          layer: int | str = 0) -> StatePermutation:
+        """The :class:`~invariance.torch.state.StatePermutation` of ``P`` on ``layer``'s neurons of ``model``."""
+        self.validate(model)
+        la = self.layer(layer)
+        return self._perm_context(model, la, _perm_index(P, la.width))
+
+    def _perm_context(self, model: nn.Module, la: NeuronLayer, idx: NDArray[np.int64]) -> StatePermutation:
+        tensors = self._tensors(model)
+        axes = {id(tensors[ax.name]): ax.axis for ax in la.axes if ax.name in tensors}
+        return StatePermutation(idx, axes, {id(p): n for n, p in model.named_parameters()})
 
     def _state_plan(self, optimizer: Any, model: nn.Module, la: NeuronLayer,
-                    idx: NDArray[np.int64]) -> list[tuple[dict, Any, Any]]:
+                    idx: NDArray[np.int64]) -> tuple[list[tuple[Any, Any, Any]], list[Any]]:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-        names = {id(p): n for n, p in model.named_parameters()}
-        axis_of = {ax.name: ax.axis for ax in la.axes}
-        plan: list[tuple[dict, Any, Any]] = []
-        for group in optimizer.param_groups:
-            params = list(group["params"])
-            flat = _flat_index(params, names, axis_of, idx)
-            for p in params:
-                state = optimizer.state.get(p)
-                if not state:
-                    continue
-                name = names.get(id(p), "<parameter not in model>")
-                axis = axis_of.get(name)
-                for key, value in state.items():
-                    new = _permuted(value, p, axis, idx, flat, name, key)
-                    if new is not value:
-                        plan.append((state, key, new))
-        return plan
-
-
-def _apply_plan(plan: list[tuple[dict, Any, Any]]) -> None:
-    for state, key, new in plan:
-        state[key] = new
-
-
-def _flat_index(params: Sequence[torch.Tensor], names: dict[int, str], axis_of: dict[str, int],
-                idx: NDArray[np.int64]) -> torch.Tensor | None:
-    """Index map of the concatenated flattened parameters of a group under the permutation."""
-    pieces, offset, moved = [], 0, False
-    for p in params:
-        ar = torch.arange(p.numel()).reshape(p.shape)
-        axis = axis_of.get(names.get(id(p), ""))
-        if axis is not None:
-            ar = ar.index_select(axis, torch.as_tensor(idx))
-            moved = True
-        pieces.append(ar.reshape(-1) + offset)
-        offset += p.numel()
-    return torch.cat(pieces) if moved and pieces else None
-
-
-def _permuted(value: Any, p: torch.Tensor, axis: int | None, idx: NDArray[np.int64],
-              flat: torch.Tensor | None, name: str, key: object) -> Any:
-    """``value`` permuted like parameter ``p`` (``value`` itself when nothing moves)."""
-    if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        items = [_permuted(v, p, axis, idx, flat, name, key) for v in value]
-        if all(a is b for a, b in zip(items, value)):
-            return value
-        return type(value)(items)
-    if not isinstance(value, torch.Tensor):
-        raise StateNotPermutableError(
-            f"optimizer state {key!r} of parameter {name!r} is a {type(value).__name__}, which cannot be permuted"
-        )
-    if value.numel() <= 1:
-        return value
-    # LBFGS-style state: one flat vector over all parameters of the group (in group order)
-    is_flat = flat is not None and value.ndim == 1 and value.numel() == flat.numel()
-    if is_flat and (axis is None or value.numel() != p.numel()):
-        return value[flat.to(value.device)]  # type: ignore[union-attr]
-    if axis is None:
-        return value  # a parameter outside the layer: its state does not move
-    if value.ndim == p.ndim and value.shape[axis] == p.shape[axis]:
-        if all(v in (1, s) for v, s in zip(value.shape, p.shape)):
-            return value.index_select(axis, torch.as_tensor(idx, device=value.device))
-    if value.ndim == p.ndim and value.shape[axis] == 1:
-        return value  # reduced over the neuron axis: invariant under the permutation
-    if is_flat:
-        return value[flat.to(value.device)]  # type: ignore[union-attr]
-    raise StateNotPermutableError(
-        f"optimizer state {key!r} of parameter {name!r} has shape {tuple(value.shape)}, which cannot be permuted "
-        f"along the neuron axis {axis} of the parameter's shape {tuple(p.shape)}"
-    )
+        return state_plan(optimizer, self._perm_context(model, la, idx))
 
 
 # -- builders -----------------------------------------------------------------------
