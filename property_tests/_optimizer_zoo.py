@@ -9,7 +9,6 @@ verdict :func:`invariance.torch.certify` must reach on its *default* problem.
 from __future__ import annotations
 
 import collections
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +97,8 @@ class NestedDictState(_Base):
     @torch.no_grad()
     def step(self, closure=None):
         for group, p in self._params():
-            st = self.state[p].setdefault("moments", {"first": torch.zeros_like(p), "second": {"v": torch.zeros_like(p)}})
+            fresh = {"first": torch.zeros_like(p), "second": {"v": torch.zeros_like(p)}}
+            st = self.state[p].setdefault("moments", fresh)
             st["first"].mul_(0.9).add_(p.grad, alpha=0.1)
             st["second"]["v"].mul_(0.99).add_(p.grad * p.grad, alpha=0.01)
             p.add_(st["first"] / (st["second"]["v"].sqrt() + 1e-8), alpha=-group["lr"])
@@ -197,7 +197,7 @@ class Bf16Muon(_Base):
 
 # -- 2. state outside optimizer.state ----------------------------------------------------------
 class Lookahead(torch.optim.Optimizer):
-    """Lookahead: wraps an inner optimizer (its state lives in ``self.optimizer.state``); slow weights in ``self.state``."""
+    """Lookahead: wraps an inner optimizer (state in ``self.optimizer.state``); slow weights in ``self.state``."""
 
     def __init__(self, params, lr=1e-2, k=2, alpha=0.5):
         self.optimizer = torch.optim.Adam(params, lr=lr)

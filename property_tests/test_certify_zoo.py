@@ -8,8 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from _optimizer_zoo import (
     ZOO,
     CachedMask,
@@ -19,6 +17,8 @@ from _optimizer_zoo import (
     entry,
     permute_cached_mask,
 )
+from torch import nn
+
 from invariance import FinitaryPermutation
 from invariance.cli import main
 from invariance.torch import (

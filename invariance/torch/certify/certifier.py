@@ -19,7 +19,17 @@ from ..specs import NeuronSpec, neuron_spec
 from ..state import StateNotPermutableError, unpermuted_attributes
 from ..threads import torch_threads
 from .certificate import OptimizerCertificate, OptimizerNotEquivariant, jsonable
-from .comparison import DOMINANT_FRACTION, PRECISION_FACTOR, ROUNDOFF_FACTOR, Calibration, Comparison, calibrate, compare, state_deviation, state_pairs
+from .comparison import (
+    DOMINANT_FRACTION,
+    PRECISION_FACTOR,
+    ROUNDOFF_FACTOR,
+    Calibration,
+    Comparison,
+    calibrate,
+    compare,
+    state_deviation,
+    state_pairs,
+)
 from .comparison import compare_state as _compare_state
 from .problem import (
     DEFAULT_INPUT_DIM,
@@ -407,9 +417,9 @@ def certify(
             tol = tols[dt]
             prob = Problem(base, x, y, loss_fn, factory, kw, groups, is_closure, warmup, steps, batches, seed, dt,
                            create_graph=create_graph, step_fn=step_fn)
-            probe = DtypeProbe()
-            traj_a, model_a, opt_a = run(prob, "run A", probe=probe)
-            internal = probe.coarsest(dt)
+            dtype_probe = DtypeProbe()
+            traj_a, model_a, opt_a = run(prob, "run A", probe=dtype_probe)
+            internal = dtype_probe.coarsest(dt)
             eps_internal = float(torch.finfo(internal).eps) / 2  # the unit round-off u of that dtype
             for k, snap in enumerate(traj_a):
                 if not all(bool(torch.isfinite(t).all()) for t in snap.values()):
@@ -437,7 +447,7 @@ def certify(
                                        (warmup + 1, traj_pe, ROUNDOFF_FACTOR),
                                        f"gradients perturbed by one unit round-off of {_dt(internal)}":
                                        (1, traj_gn, PRECISION_FACTOR)}, state_ctrl)
-            calibrations[name] = {**calib.as_dict(), "computes_in": sorted(_dt(d) for d in probe.seen)}
+            calibrations[name] = {**calib.as_dict(), "computes_in": sorted(_dt(d) for d in dtype_probe.seen)}
             if internal != dt:
                 notes.append(f"{name}: the step computes in {_dt(internal)} too (observed), so a control perturbs "
                              f"the gradients by its unit round-off ({eps_internal:.2g}) and the bound grows with it")

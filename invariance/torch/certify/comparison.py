@@ -33,8 +33,8 @@ from ...tolerances import Tolerance
 from ..state import StatePermutation, _group_flat_index, _permute_value, wrapped_optimizers
 from .problem import Snapshot, plain
 
-__all__ = ["ROUNDOFF_FACTOR", "PRECISION_FACTOR", "DOMINANT_FRACTION", "Calibration", "calibrate", "Comparison", "compare",
-           "compare_state"]
+__all__ = ["ROUNDOFF_FACTOR", "PRECISION_FACTOR", "DOMINANT_FRACTION", "Calibration", "calibrate", "Comparison",
+           "compare", "compare_state"]
 
 #: Every bound adds this many times the controls' deviation (their spread is a sample of the round-off).
 ROUNDOFF_FACTOR = 10.0
