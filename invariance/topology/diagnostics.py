@@ -148,7 +148,7 @@ def participation_ratio(points: ArrayLike) -> float:
     """``(sum lambda)^2 / sum lambda^2`` of the covariance eigenvalues (0 for a cloud of one point).
 
     Example:
-        >>> participation_ratio(np.diag([1.0, 1.0, 1.0]) * 3)
+        >>> round(participation_ratio(np.diag([1.0, 1.0, 1.0]) * 3), 12)
         2.0
     """
     X = as_points(points)
