@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .arguments import check_eta, check_int
 from .collections import DEFAULT_QUADRATURE, Collection, FiniteCollection, LazyBase, LazyCollection, as_collection
+from .domains import ParticleDomain
 from .rules import UpdateRule
 
 __all__ = ["Transform", "StatelessOptimizer", "sgd", "momentum", "adam"]
@@ -60,6 +61,10 @@ class Transform(ABC):
     @abstractmethod
     def update(self, grad: FloatArray, state: FloatArray, t: int) -> tuple[FloatArray, FloatArray]:
         """``(direction, new_state)`` for gradient ``grad`` (shape ``(k, p)``) at step ``t``."""
+
+    def state_bounds(self, p: int) -> tuple[list[float], list[str]]:
+        """Lower bounds of the ``n_state * p`` state coordinates and what they are (default: free)."""
+        return [-math.inf] * (self.n_state * p), [""] * (self.n_state * p)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,10 @@ class _Adam(Transform):
             vh = v / (1 - self.b2**t)
         direction = -mh / (np.sqrt(vh) + self.eps)
         return direction, np.concatenate([m_new, v_new], axis=1)
+
+    def state_bounds(self, p: int) -> tuple[list[float], list[str]]:
+        # m is free; v is an average of squares: v >= 0 (sqrt(v) below)
+        return [-math.inf] * p + [0.0] * p, [""] * p + ["Adam's second moment v >= 0"] * p
 
 
 def _unit(name: str, value: float) -> float:
@@ -221,6 +230,18 @@ class StatelessOptimizer(UpdateRule):
         self.learning_rate = check_eta(learning_rate, "learning_rate")
         self.quadrature = check_int(quadrature, "quadrature", 1)
         self.name = f"stateless {transform.name} (lr={self.learning_rate:g})"
+
+    def domain(self, dim: int) -> ParticleDomain | None:
+        """The particles ``(theta_i, state_i)`` with the state's constraints (Adam: ``v >= 0``)."""
+        k = 1 + self.transform.n_state
+        if dim % k:
+            return None
+        p = dim // k
+        lower, names = self.transform.state_bounds(p)
+        if all(math.isinf(v) for v in lower):
+            return None
+        return ParticleDomain.from_bounds(dim, lower={p + j: v for j, v in enumerate(lower) if math.isfinite(v)},
+                                          names={p + j: n for j, n in enumerate(names) if n})
 
     def _split(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         k = 1 + self.transform.n_state

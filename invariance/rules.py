@@ -40,6 +40,7 @@ from .collections import (
     LazyCollection,
     as_collection,
 )
+from .domains import ParticleDomain
 from .potentials import HarmonicPair, InteractionPotential
 
 __all__ = [
@@ -51,9 +52,18 @@ __all__ = [
     "AnchoredRule",
     "centering_rule",
     "check_rule",
+    "NonFiniteUpdateError",
 ]
 
 FloatArray = NDArray[np.floating]
+
+
+class NonFiniteUpdateError(ValueError):
+    """A rule returned NaN or inf updates (``.rule`` its name, ``.t`` the step)."""
+
+    def __init__(self, message: str, rule: str = "", t: int = 0) -> None:
+        super().__init__(message)
+        self.rule, self.t = rule, t
 
 
 def check_rule(rule: object, X: Collection | None = None, name: str = "rule") -> UpdateRule:
@@ -100,6 +110,16 @@ class UpdateRule(ABC):
     def pointwise(self, indices: NDArray[np.int64], rows: FloatArray, context: Any, t: int) -> FloatArray:
         """``U_i`` for neurons ``indices`` with entries ``rows`` in ``context`` (lazy rules)."""
         raise TypeError(f"{self.name} is defined on finite collections only")
+
+    def domain(self, dim: int) -> ParticleDomain | None:
+        """Where the particles of this rule live in ``R^dim`` (``None``: all of it).
+
+        Checkers perturb inside this domain (:class:`~invariance.domains.ParticleDomain`):
+        stateless Adam declares its second moments ``v >= 0``. A rule built with
+        ``domain=`` returns that domain.
+        """
+        dom = getattr(self, "_domain", None)
+        return dom if isinstance(dom, ParticleDomain) and dom.dim == dim else None
 
     # -- provided ---------------------------------------------------------------------
     def update(self, X: Collection | ArrayLike, t: int = 0) -> Collection:
@@ -164,7 +184,7 @@ class UpdateRule(ABC):
         if arr.shape != shape:
             raise ValueError(f"{self.name} returned updates of shape {arr.shape}, expected {shape}")
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{self.name} returned NaN or inf updates at t = {t}")
+            raise NonFiniteUpdateError(f"{self.name} returned NaN or inf updates at t = {t}", self.name, t)
         return arr
 
     def __repr__(self) -> str:
@@ -243,6 +263,7 @@ class FunctionRule(UpdateRule):
         fn: ``fn(points)`` or, with ``time_dependent=True``, ``fn(points, t)``; returns
             the ``(n, D)`` array of updates ``U_i``.
         name: used in reports.
+        domain: the :class:`~invariance.domains.ParticleDomain` of its particles (default ``R^D``).
 
     Example:
         >>> rule = FunctionRule(lambda x: -(x - x.mean(axis=0)), name="centering")
@@ -250,9 +271,13 @@ class FunctionRule(UpdateRule):
         [1.0, -1.0]
     """
 
-    def __init__(self, fn: Callable[..., ArrayLike], name: str = "function rule", time_dependent: bool = False):
+    def __init__(self, fn: Callable[..., ArrayLike], name: str = "function rule", time_dependent: bool = False,
+                 domain: ParticleDomain | None = None):
         if not callable(fn):
             raise TypeError("fn must be callable")
+        if domain is not None and not isinstance(domain, ParticleDomain):
+            raise TypeError(f"domain must be a ParticleDomain or None, got {type(domain).__name__}")
+        self._domain = domain
         self.fn = fn
         self.name = name
         self.time_dependent = bool(time_dependent)
@@ -271,11 +296,16 @@ class PointwiseRule(UpdateRule):
     Args:
         fn: vectorised ``F``: ``(k, D) -> (k, D)``.
         name: used in reports.
+        domain: the :class:`~invariance.domains.ParticleDomain` of its particles (default ``R^D``).
     """
 
-    def __init__(self, fn: Callable[[FloatArray], ArrayLike], name: str = "pointwise rule"):
+    def __init__(self, fn: Callable[[FloatArray], ArrayLike], name: str = "pointwise rule",
+                 domain: ParticleDomain | None = None):
         if not callable(fn):
             raise TypeError("fn must be callable")
+        if domain is not None and not isinstance(domain, ParticleDomain):
+            raise TypeError(f"domain must be a ParticleDomain or None, got {type(domain).__name__}")
+        self._domain = domain
         self.fn = fn
         self.name = name
 

@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..arguments import check_collection, check_int, check_K, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection, LazyCollection, difference_norm, differing_indices
 from ..permutations import FinitaryPermutation
-from ..rules import UpdateRule, check_rule
+from ..rules import NonFiniteUpdateError, UpdateRule, check_rule
 from ..tolerances import Tolerance
 from .equivariance import _row_norms
 from .report import PropertyReport
@@ -71,6 +71,111 @@ _N_FAR = 8
 #: Transpositions checked exhaustively up to this many entries (all pairs), else sampled.
 _EXHAUSTIVE_PAIRS = 16
 
+
+#: Rule evaluations the adversarial refinement may spend (on top of the pairs above).
+DEFAULT_REFINE_BUDGET = 256
+#: Pairs refined: the largest ratios, the largest update changes, the best of each relative size.
+_N_REFINE = 8
+#: The bisection stops at a segment this many rounding units (times the scale) long.
+_FLOOR_ULPS = 1e3
+#: A jump "persists" when the change of the update across the bracket is still at least
+#: _PERSIST_FRACTION of what it was _PERSIST_HALVINGS halvings (a 10^6 times longer bracket) earlier.
+_PERSIST_HALVINGS = 20
+_PERSIST_FRACTION = 0.1
+
+
+def _refine(maker: _PairMaker, X: FiniteCollection, pairs: list[_Pair], budget: int,
+            scale: float, sep: float) -> dict[str, Any]:
+    """Bisect the most promising pairs toward the point where ``||U(Z) - U(Z')|| / ||Z - Z'||`` blows up.
+
+    Along the segment ``X + s d`` of a pair (``d = Y - X``), each step halves the bracket
+    ``[lo, hi]`` and keeps the half across which the update changes more. For a K-continuous
+    rule the change shrinks with the bracket (the ratio converges, and the search stops early);
+    across a jump it stays at the jump while the bracket shrinks toward round-off, so the
+    ratio grows without bound: the rule is *discontinuous* there. Refined pairs are appended
+    to ``pairs`` (kind ``"refined"``) while they are longer than ``sep`` (below it, a difference
+    quotient is rounding noise); shorter ones count only as evidence of a jump.
+    """
+    eps = float(np.finfo(X.dtype).eps) if np.issubdtype(X.dtype, np.floating) else float(np.finfo(np.float64).eps)
+    floor = _FLOOR_ULPS * eps * scale
+    base = np.asarray(X.points, dtype=np.float64)
+    ux = np.asarray(maker.UX.points, dtype=np.float64)  # type: ignore[union-attr]
+    cands: list[_Pair] = []
+    for group in (sorted(pairs, key=lambda p: -p.ratio)[:3], sorted(pairs, key=lambda p: -p.du)[:3]):
+        cands += group
+    for r in sorted({float(p.info["relative_size"]) for p in pairs if p.kind == "random"}):
+        at = [p for p in pairs if p.kind == "random" and p.info.get("relative_size") == r]
+        cands.append(max(at, key=lambda p: p.ratio))
+    seen: set[int] = set()
+    todo = []
+    for p in cands:
+        if p.segment is not None and id(p) not in seen and math.isfinite(p.ratio):
+            seen.add(id(p))
+            todo.append(p)
+    todo = todo[:_N_REFINE]
+    start = maker.evaluations
+    found: dict[str, Any] | None = None
+    refined = 0
+
+    def point(chosen: IndexArray, delta: FloatArray, s: float) -> FloatArray:
+        z = base.copy()
+        z[chosen] = base[chosen] + s * delta
+        return z
+
+    for p in todo:
+        assert p.segment is not None
+        chosen, delta = p.segment
+        dnorm = float(np.linalg.norm(delta))
+        if not dnorm > 0:
+            continue
+        lo, hi = 0.0, 1.0
+        u_lo = ux
+        u_hi_c = maker.evaluate(FiniteCollection(point(chosen, delta, 1.0).astype(X.dtype)), "refined", {})
+        if u_hi_c is None:
+            continue
+        u_hi = np.asarray(u_hi_c.points, dtype=np.float64)  # type: ignore[union-attr]
+        history: list[tuple[float, float, float, int, float, float]] = []  # length, jump, sup, argmax, lo, hi
+        while maker.evaluations - start < budget and (hi - lo) * dnorm > floor:
+            mid = 0.5 * (lo + hi)
+            zc = FiniteCollection(point(chosen, delta, mid).astype(X.dtype))
+            um_c = maker.evaluate(zc, "refined", {"s": mid})
+            if um_c is None:
+                break
+            um = np.asarray(um_c.points, dtype=np.float64)  # type: ignore[union-attr]
+            left, right = float(np.linalg.norm(um - u_lo)), float(np.linalg.norm(u_hi - um))
+            if left >= right:
+                hi, u_hi, jump = mid, um, left
+            else:
+                lo, u_lo, jump = mid, um, right
+            length = float(np.linalg.norm(point(chosen, delta, hi) - point(chosen, delta, lo)))
+            if not length > 0:
+                break
+            norms = _row_norms(u_hi - u_lo)
+            k = int(np.argmax(norms))
+            history.append((length, jump, float(norms[k]), k, lo, hi))
+            if len(history) > 6 and jump < _PERSIST_FRACTION * history[-7][1]:
+                break  # the change shrinks with the bracket (64x shorter, >10x smaller): continuous here
+        if not history:
+            continue
+        refined += 1
+        changed = [int(i) for i in chosen[np.any(delta != 0, axis=1)].tolist()]
+        usable = [k for k, h in enumerate(history) if h[0] >= sep]
+        if usable:  # the shortest bracket whose difference quotient is above the rounding noise
+            ell, jmp, sup, k_sup, a, b = history[usable[-1]]
+            pairs.append(_Pair("refined", changed, ell, jmp, sup, k_sup, True, None,
+                               {"refined_from": p.kind, "s": [a, b], "halvings": usable[-1] + 1},
+                               (chosen, (b - a) * delta)))
+        length, jump = history[-1][0], history[-1][1]
+        persists = (len(history) > _PERSIST_HALVINGS
+                    and jump >= _PERSIST_FRACTION * history[-1 - _PERSIST_HALVINGS][1])
+        if persists and (found is None or jump / length > found["ratio"]):
+            found = {"kind": "discontinuity", "differing_indices": changed, "||X - Y||": length,
+                     "||U(X) - U(Y)||": jump, "ratio": jump / length,
+                     f"jump {_PERSIST_HALVINGS} halvings earlier": history[-1 - _PERSIST_HALVINGS][1],
+                     "halvings": len(history),
+                     "segment": {"from": p.kind, "s": [lo, hi], **{k2: v for k2, v in p.info.items()}}}
+    return {"budget": budget, "evaluations": maker.evaluations - start, "pairs_refined": refined,
+            "floor": floor, "discontinuity": found}
 
 
 def _check_scales(scales: object) -> tuple[float, ...]:
@@ -111,6 +216,7 @@ class _Pair:
     exact: bool  # whether sup is over every entry
     shared_base: bool | None
     info: dict[str, Any]
+    segment: tuple[IndexArray, FloatArray] | None = None  # Y = X + delta on rows ``indices``
 
     @property
     def ratio(self) -> float:
@@ -126,6 +232,9 @@ class _PairMaker:
 
     def __init__(self, rule: UpdateRule, X: Collection, t: int, window: int, rng: np.random.Generator) -> None:
         self.rule, self.X, self.t = rule, X, t
+        self.domain = rule.domain(X.dim)
+        self.evaluations = 1
+        self.nonfinite: list[dict[str, Any]] = []
         self.UX = rule.update(X, t)
         self.last_UY: Collection = self.UX
         if isinstance(X, LazyCollection):
@@ -135,11 +244,22 @@ class _PairMaker:
             assert isinstance(self.UX, LazyCollection)
             self.ux_window = np.asarray(self.UX.entries(self.window), dtype=np.float64)
 
+    def evaluate(self, Y: Collection, kind: str, info: dict[str, Any]) -> Collection | None:
+        """``U(Y)``, or ``None`` (recorded as a finding) when the rule returns NaN or inf inside its domain."""
+        self.evaluations += 1
+        try:
+            return self.rule.update(Y, self.t)
+        except NonFiniteUpdateError as err:
+            self.nonfinite.append({"kind": kind, "message": str(err), **info})
+            return None
+
     def pair(self, Y: Collection, kind: str, info: dict[str, Any]) -> _Pair | None:
         dx = difference_norm(self.X, Y)
         if not (dx > 0) or not math.isfinite(dx):
             return None
-        UY = self.rule.update(Y, self.t)
+        UY = self.evaluate(Y, kind, info)
+        if UY is None:
+            return None
         self.last_UY = UY
         if isinstance(self.X, FiniteCollection):
             assert isinstance(Y, FiniteCollection) and isinstance(self.UX, FiniteCollection)
@@ -187,9 +307,15 @@ def _pairs(
     power_steps: int,
     window: int,
     tol: Tolerance,
+    refine_budget: int = 0,
 ) -> tuple[list[_Pair], dict[str, Any]]:
     rng = np.random.default_rng(seed)
     maker = _PairMaker(rule, X, t, window, rng)
+    if maker.domain is not None and isinstance(X, FiniteCollection):
+        outside = np.flatnonzero(~maker.domain.contains(X.points))
+        if outside.size:
+            raise ValueError(f"X: entries {outside[:5].tolist()} lie outside the rule's domain "
+                             f"({maker.domain.describe()})")
     scale = _collection_scale(X, window)
     r_min = _min_relative_size(X.dtype, tol)
     used = tuple(s for s in scales if s >= r_min) or (r_min,)
@@ -221,8 +347,11 @@ def _pairs(
         delta = rng.standard_normal((chosen.size, D))
         delta *= r * scale / float(np.linalg.norm(delta))
         rows = np.asarray(X.entries(chosen), dtype=np.float64)
-        Y = X.with_entries(chosen, rows + delta)
+        new = rows + delta if maker.domain is None else maker.domain.project(rows + delta)
+        Y = X.with_entries(chosen, new.astype(X.dtype))
         pair = maker.pair(Y, "random", {"relative_size": r})
+        if pair is not None:
+            pair.segment = (chosen, np.asarray(Y.entries(chosen), dtype=np.float64) - rows)
         keep(pair)
         if pair is not None and not lazy and pair.ratio > best_ratio:
             best_ratio = pair.ratio
@@ -251,7 +380,12 @@ def _pairs(
         if float(np.linalg.norm(np.asarray(xi, dtype=np.float64) - xj)) * math.sqrt(2.0) < sep:
             continue  # too close to tell the quotient from rounding noise
         P = FinitaryPermutation.transposition(i, j)
-        keep(maker.pair(P.act(X), "transposition", {"permutation": repr(P)}))
+        tp = maker.pair(P.act(X), "transposition", {"permutation": repr(P)})
+        if tp is not None:
+            ij = np.array([i, j], dtype=np.int64)
+            rows_ij = np.asarray(X.entries(ij), dtype=np.float64)
+            tp.segment = (ij, rows_ij[::-1] - rows_ij)
+        keep(tp)
 
     # 3. power iteration along the direction of largest growth (finite X)
     steps_done = 0
@@ -266,24 +400,34 @@ def _pairs(
             if not (nv > 0) or not math.isfinite(nv):
                 break
             v = v / nv
-            Y = FiniteCollection((base + h * v).astype(X.dtype))
+            moved = base + h * v if maker.domain is None else maker.domain.project(base + h * v)
+            Y = FiniteCollection(moved.astype(X.dtype))
             pair = maker.pair(Y, "power iteration", {"step": steps_done, "relative_size": h / scale})
             steps_done += 1
+            if pair is not None:
+                pair.segment = (np.arange(n, dtype=np.int64), np.asarray(Y.points, dtype=np.float64) - base)
             keep(pair)
             if pair is None:
                 break
             UY = maker.last_UY
             assert isinstance(UY, FiniteCollection)
             v = (np.asarray(UY.points, dtype=np.float64) - ux) / h
+    refinement = _refine(maker, X, out, refine_budget, scale, sep) if isinstance(X, FiniteCollection) else None
     info = {
         "collection_scale": scale,
         "relative_sizes_used": list(used),
         "min_relative_size": r_min,
         "power_iteration_steps": steps_done,
         "pairs_by_kind": {
-            k: sum(1 for p in out if p.kind == k) for k in ("random", "transposition", "power iteration")
+            k: sum(1 for p in out if p.kind == k)
+            for k in ("random", "transposition", "power iteration", "refined")
         },
+        "domain": maker.domain.describe() if maker.domain is not None else "R^D",
     }
+    if refinement is not None:
+        info["refinement"] = refinement
+    info["evaluations"] = maker.evaluations
+    info["nonfinite"] = maker.nonfinite
     return out, info
 
 
@@ -318,6 +462,7 @@ def _measure(
     power_steps: int,
     window: int,
     tolerance: Tolerance | None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> tuple[PropertyReport, Tolerance]:
     Xc = check_collection(X)
     rule = check_rule(rule, Xc)
@@ -328,7 +473,15 @@ def _measure(
     seed_ = check_seed(seed)
     sizes = _check_scales(scales)
     tol = check_tolerance(tolerance, Xc.dtype)
-    pairs, info = _pairs(rule, Xc, t, n_pairs, seed_, sizes, power_steps, window, tol)
+    refine_budget = check_int(refine_budget, "refine_budget", 0)
+    name = "P2' altered continuity (eq. 58)" if altered else "P2-K continuity (eq. 5)"
+    try:
+        pairs, info = _pairs(rule, Xc, t, n_pairs, seed_, sizes, power_steps, window, tol, refine_budget)
+    except NonFiniteUpdateError as err:  # at X itself, a point of the rule's domain
+        return PropertyReport(property=name, passed=False, worst=math.inf, tolerance=math.inf,
+                              counterexample={"kind": "non-finite update at X", "message": str(err)}, seed=seed_,
+                              trials=0, details={"finding": "non-finite update inside the domain",
+                                                 "dtype": str(Xc.dtype)}), tol
     key = (lambda p: p.altered_ratio) if altered else (lambda p: p.ratio)
     details: dict[str, Any] = dict(info)
     details["dtype"] = str(Xc.dtype)
@@ -352,10 +505,23 @@ def _measure(
             "so ||U(X) - U(Y)|| = inf while ||X - Y|| < inf; P2-K fails for every K"
         )
         details["infinite_example"] = _describe(infinite[0], False)
-    name = "P2' altered continuity (eq. 58)" if altered else "P2-K continuity (eq. 5)"
+    passed = math.isfinite(worst)
+    disc = info.get("refinement", {}).get("discontinuity") if info.get("refinement") else None
+    if disc is not None:  # the ratio grows without bound as the pair shrinks: no K works
+        details["finding"] = "discontinuous"
+        details["discontinuity"] = disc
+        worst = max(worst, float(disc["ratio"]))
+        counterexample = dict(disc)
+        passed = False
+    if info["nonfinite"]:
+        details["finding"] = details.get("finding") or "non-finite update inside the domain"
+        if "discontinuity" not in details:
+            counterexample = {"kind": "non-finite update inside the domain", **info["nonfinite"][0]}
+            worst = math.inf
+        passed = False
     report = PropertyReport(
         property=name,
-        passed=math.isfinite(worst),
+        passed=passed,
         worst=worst,
         tolerance=math.inf,
         counterexample=counterexample,
@@ -377,6 +543,7 @@ def continuity_constant(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Estimate, from below, the smallest K of P2-K (eq. 5) at ``X``.
 
@@ -413,7 +580,8 @@ def continuity_constant(
         >>> round(continuity_constant(centering_rule(3.0), X).worst, 6)
         3.0
     """
-    report, _ = _measure(rule, X, False, t, n_pairs, seed, scales, power_steps, window, tolerance)
+    report, _ = _measure(rule, X, False, t, n_pairs, seed, scales, power_steps, window, tolerance,
+                         refine_budget)
     return report
 
 
@@ -428,6 +596,7 @@ def altered_continuity_constant(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Estimate, from below, the smallest K of the altered property P2' (eq. 58) at ``X``.
 
@@ -452,7 +621,8 @@ def altered_continuity_constant(
         >>> report.passed, report.details["exact"]
         (True, False)
     """
-    report, _ = _measure(rule, X, True, t, n_pairs, seed, scales, power_steps, window, tolerance)
+    report, _ = _measure(rule, X, True, t, n_pairs, seed, scales, power_steps, window, tolerance,
+                         refine_budget)
     return report
 
 
@@ -460,9 +630,11 @@ def _checked(report: PropertyReport, K: float, tol: Tolerance) -> PropertyReport
     bound = K * (1.0 + tol.rtol) + tol.atol
     details = dict(report.details)
     details.update(K=K, atol=tol.atol, rtol=tol.rtol)
+    passed = bool(report.worst <= bound) and "finding" not in details
+    if not passed and "finding" not in details:
+        details["finding"] = "K exceeds the claim"
     return dataclasses.replace(
-        report, property=f"{report.property} with K = {K:g}", passed=bool(report.worst <= bound), tolerance=bound,
-        details=details,
+        report, property=f"{report.property} with K = {K:g}", passed=passed, tolerance=bound, details=details,
     )
 
 
@@ -478,6 +650,7 @@ def check_continuity(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Check the claim that ``U`` has P2-K (eq. 5) with constant ``K``, at ``X``.
 
@@ -507,7 +680,8 @@ def check_continuity(
         False
     """
     k = check_K(K)
-    report, tol = _measure(rule, X, False, t, n_pairs, seed, scales, power_steps, window, tolerance)
+    report, tol = _measure(rule, X, False, t, n_pairs, seed, scales, power_steps, window, tolerance,
+                         refine_budget)
     return _checked(report, k, tol)
 
 
@@ -523,6 +697,7 @@ def check_altered_continuity(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Check the claim that ``U`` has the altered property P2' (eq. 58) with constant ``K``.
 
@@ -547,7 +722,8 @@ def check_altered_continuity(
         True
     """
     k = check_K(K)
-    report, tol = _measure(rule, X, True, t, n_pairs, seed, scales, power_steps, window, tolerance)
+    report, tol = _measure(rule, X, True, t, n_pairs, seed, scales, power_steps, window, tolerance,
+                         refine_budget)
     return _checked(report, k, tol)
 
 
@@ -563,6 +739,7 @@ def assert_continuity(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Assert P2-K (eq. 5), ``||U(X) - U(Y)|| <= K ||X - Y||``, at ``X`` (see :func:`check_continuity`).
 
@@ -589,7 +766,7 @@ def assert_continuity(
     """
     report = check_continuity(
         rule, X, K, t=t, n_pairs=n_pairs, seed=seed, scales=scales, power_steps=power_steps, window=window,
-        tolerance=tolerance,
+        tolerance=tolerance, refine_budget=refine_budget,
     )
     return report.raise_if_failed()
 
@@ -606,6 +783,7 @@ def assert_altered_continuity(
     power_steps: int = 8,
     window: int = 64,
     tolerance: Tolerance | None = None,
+    refine_budget: int = DEFAULT_REFINE_BUDGET,
 ) -> PropertyReport:
     """Assert the altered property P2' (eq. 58), ``sup_i ||U_i(X) - U_i(Y)|| <= K/2 ||X - Y||``, at ``X``.
 
@@ -629,6 +807,6 @@ def assert_altered_continuity(
     """
     report = check_altered_continuity(
         rule, X, K, t=t, n_pairs=n_pairs, seed=seed, scales=scales, power_steps=power_steps, window=window,
-        tolerance=tolerance,
+        tolerance=tolerance, refine_budget=refine_budget,
     )
     return report.raise_if_failed()
