@@ -74,8 +74,8 @@ _EXHAUSTIVE_PAIRS = 16
 
 #: Rule evaluations the adversarial refinement may spend (on top of the pairs above).
 DEFAULT_REFINE_BUDGET = 256
-#: Pairs refined: the largest ratios, the largest update changes, the best of each relative size.
-_N_REFINE = 8
+#: Pairs are refined in this order until the budget is spent: the 3 largest ratios, the 3 largest
+#: update changes, the best ratio of each relative size, then every other pair by ratio.
 #: The bisection stops at a segment this many rounding units (times the scale) long.
 _FLOOR_ULPS = 1e3
 #: A jump "persists" when the change of the update across the bracket is still at least
@@ -106,13 +106,13 @@ def _refine(maker: _PairMaker, X: FiniteCollection, pairs: list[_Pair], budget: 
     for r in sorted({float(p.info["relative_size"]) for p in pairs if p.kind == "random"}):
         at = [p for p in pairs if p.kind == "random" and p.info.get("relative_size") == r]
         cands.append(max(at, key=lambda p: p.ratio))
+    cands += sorted(pairs, key=lambda p: -p.ratio)  # then every other pair, while the budget lasts
     seen: set[int] = set()
     todo = []
     for p in cands:
         if p.segment is not None and id(p) not in seen and math.isfinite(p.ratio):
             seen.add(id(p))
             todo.append(p)
-    todo = todo[:_N_REFINE]
     start = maker.evaluations
     found: dict[str, Any] | None = None
     refined = 0
@@ -123,6 +123,8 @@ def _refine(maker: _PairMaker, X: FiniteCollection, pairs: list[_Pair], budget: 
         return z
 
     for p in todo:
+        if maker.evaluations - start >= budget:
+            break
         assert p.segment is not None
         chosen, delta = p.segment
         dnorm = float(np.linalg.norm(delta))
@@ -347,7 +349,7 @@ def _pairs(
         delta = rng.standard_normal((chosen.size, D))
         delta *= r * scale / float(np.linalg.norm(delta))
         rows = np.asarray(X.entries(chosen), dtype=np.float64)
-        new = rows + delta if maker.domain is None else maker.domain.project(rows + delta)
+        new = rows + delta if maker.domain is None else maker.domain.clip_step(rows, rows + delta)
         Y = X.with_entries(chosen, new.astype(X.dtype))
         pair = maker.pair(Y, "random", {"relative_size": r})
         if pair is not None:
@@ -400,7 +402,7 @@ def _pairs(
             if not (nv > 0) or not math.isfinite(nv):
                 break
             v = v / nv
-            moved = base + h * v if maker.domain is None else maker.domain.project(base + h * v)
+            moved = base + h * v if maker.domain is None else maker.domain.clip_step(base, base + h * v)
             Y = FiniteCollection(moved.astype(X.dtype))
             pair = maker.pair(Y, "power iteration", {"step": steps_done, "relative_size": h / scale})
             steps_done += 1

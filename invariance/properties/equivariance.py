@@ -18,7 +18,10 @@ Which permutations are checked:
   random permutations;
 * lazy ``X`` (``I = N``): permutations whose support lies in the window ``[0, window)``
   together with ``X``'s overrides, always including transpositions that move index 0 and
-  every overridden index. ``P U(X)`` and ``U(P X)`` are compared on ``supp(P)``, on the
+  every overridden index; and transpositions reaching over the whole index set (every
+  ``10^k`` and ``10^k - 1`` up to ``10^12``, and log-uniform random indices), exchanged with
+  0, with window indices and with one another, so that a rule anchored far out is moved.
+  ``P U(X)`` and ``U(P X)`` are compared on ``supp(P)``, on the
   overrides, on the whole window and at a few large random indices. When the two share a
   base (see :meth:`~invariance.collections.LazyCollection.shares_base`) they agree
   exactly outside ``supp(P)`` and the overrides; the report says whether they did.
@@ -30,6 +33,7 @@ shrunk through the transpositions and cycles inside its support.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Union
 
@@ -155,10 +159,37 @@ def _lazy_permutations(
         i, j = rng.choice(pool, size=2, replace=False).tolist()
         perms.append(FinitaryPermutation.transposition(int(i), int(j)))
     n_transpositions = len(_dedupe(perms))
+    # indices spread over the whole index set: every power of ten up to 10^12 and random
+    # indices log-uniform over [window, 10^12], each exchanged with 0, with an override, and
+    # with one another, so that a rule anchored far out (at 10^6, say) is moved by default
+    far = far_indices(window, rng)
+    for f in far:
+        perms.append(FinitaryPermutation.transposition(0, f))
+        perms.append(FinitaryPermutation.transposition(f, int(rng.choice(pool))))
+    for _ in range(max(1, n_samples // 4)):
+        i, j = rng.choice(far, size=2, replace=False).tolist()
+        perms.append(FinitaryPermutation.transposition(int(i), int(j)))
+    n_transpositions = len(_dedupe(perms))
     for _ in range(n_samples):
         k = int(rng.integers(2, min(8, len(pool)) + 1))
         perms.append(FinitaryPermutation.random(pool, seed=rng, support_size=k))
+    mixed = sorted(set(rng.choice(pool, size=min(4, len(pool)), replace=False).tolist())
+                   | set(rng.choice(far, size=4, replace=False).tolist()))
+    perms.append(FinitaryPermutation.random([int(v) for v in mixed], seed=rng, support_size=len(mixed)))
     return _dedupe(perms), n_transpositions
+
+
+#: The largest index a lazy check moves: supports are drawn up to 10^_FAR_DECADES.
+_FAR_DECADES = 12
+
+
+def far_indices(window: int, rng: np.random.Generator, n_random: int = 12) -> list[int]:
+    """Indices beyond ``window`` spread over orders of magnitude: ``10^k`` (``k = 1 .. 12``, those
+    ``>= window``), their neighbours ``10^k - 1``, and ``n_random`` log-uniform ones up to ``10^12``."""
+    out = {10**k for k in range(1, _FAR_DECADES + 1)} | {10**k - 1 for k in range(1, _FAR_DECADES + 1)}
+    lo = math.log10(max(window, 2))
+    out |= {int(10 ** u) for u in rng.uniform(lo, _FAR_DECADES, size=n_random)}
+    return sorted(i for i in out if i >= window)
 
 
 class _Evaluator:

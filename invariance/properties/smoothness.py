@@ -50,7 +50,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_collection, check_int, check_positive, check_seed, check_t, check_tolerance
 from ..collections import Collection, FiniteCollection
-from ..rules import UpdateRule, check_rule
+from ..domains import ParticleDomain
+from ..rules import NonFiniteUpdateError, UpdateRule, check_rule
 from ..tolerances import Tolerance
 from .equivariance import _row_norms
 from .report import PropertyReport
@@ -78,6 +79,7 @@ class _Line:
     s: FloatArray = field(default_factory=lambda: np.zeros(0))
     values: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     slopes: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    interval: tuple[float, float] | None = None  # the part of the line inside the rule's domain
 
 
 @dataclass
@@ -91,6 +93,16 @@ class _Zoom:
     left_slope: FloatArray
     right_slope: FloatArray
     evaluations: int
+    value_jumps: dict[float, float] = field(default_factory=dict)
+
+    @property
+    def discontinuous(self) -> bool:
+        """Whether ``g`` itself jumps at ``s0``: ``|g(s0 + e) - g(s0 - e)|`` does not shrink with ``e``."""
+        if not self.value_jumps:
+            return False
+        es = sorted(self.value_jumps)
+        small, large = self.value_jumps[es[0]], self.value_jumps[es[-1]]
+        return small > 0 and small >= 0.5 * large and small > self.noise * es[0]
 
 
 
@@ -131,6 +143,9 @@ def _make_lines(
     rule: UpdateRule, X: Collection, t: int, n_lines: int, half_width: float, rng: np.random.Generator,
     counter: _Counter,
 ) -> list[_Line]:
+    domain = rule.domain(X.dim)
+    if domain is not None and not domain.constrained:
+        domain = None
     if isinstance(X, FiniteCollection):
         pool = list(range(X.n))
     else:
@@ -164,9 +179,39 @@ def _make_lines(
         L = half_width * (0.2 if local else 1.0)
         idx = [i] if j is None else [i, j]
         dirs = a[None, :] if b is None else np.stack([a, b])
+        interval = None
+        if domain is not None:
+            rows = np.asarray(X.entries(idx), dtype=np.float64)
+            interval = _inside(domain, rows, dirs, L)
+            if interval is None:  # X on the boundary, the line leaving it both ways: move the free coordinates
+                free = ~(np.isfinite(domain.lower) | np.isfinite(domain.upper))
+                dirs = dirs * free[None, :]
+                nrm = float(np.linalg.norm(dirs))
+                if not nrm > 0:
+                    continue
+                dirs = dirs / nrm
+                a = dirs[0]
+                b = dirs[1] if b is not None else None
+                interval = (-L, L)
         fn = _line_function(rule, X, t, idx, dirs, counter)
-        lines.append(_Line(i, j, a, b, kind + (" (local)" if local else ""), L, fn))
+        lines.append(_Line(i, j, a, b, kind + (" (local)" if local else ""), L, fn, interval=interval))
     return lines
+
+
+def _inside(domain: ParticleDomain, rows: FloatArray, dirs: FloatArray, L: float) -> tuple[float, float] | None:
+    """The interval of ``s`` in ``[-L, L]`` with ``rows + s dirs`` inside the box (``None`` if too short)."""
+    lo_s, hi_s = -L, L
+    lower, upper = np.asarray(domain.lower), np.asarray(domain.upper)
+    for bound, sign in ((lower, 1.0), (upper, -1.0)):
+        for r in range(rows.shape[0]):
+            for c in np.flatnonzero(np.isfinite(bound)).tolist():
+                d = float(dirs[r, c]) * sign
+                gap = (float(rows[r, c]) - float(bound[c])) * sign  # >= 0 inside
+                if d > 0:
+                    lo_s = max(lo_s, -gap / d)
+                elif d < 0:
+                    hi_s = min(hi_s, gap / -d)
+    return (lo_s, hi_s) if hi_s - lo_s > 1e-3 * L else None
 
 
 def _zoom(line: _Line, k: int, w_target: float, eps: float) -> _Zoom:
@@ -194,6 +239,7 @@ def _zoom(line: _Line, k: int, w_target: float, eps: float) -> _Zoom:
             a, ga, c, gc = c, gc, q3, g3
     s0, w = c, b - a
     jumps: dict[float, float] = {}
+    value_jumps: dict[float, float] = {}
     slopes: dict[float, tuple[FloatArray, FloatArray]] = {}
     gmax = float(np.max(np.abs(gc))) if gc.size else 0.0
     for e in (w, 4 * w, 16 * w):
@@ -203,10 +249,11 @@ def _zoom(line: _Line, k: int, w_target: float, eps: float) -> _Zoom:
         left = (vals[1] - vals[0]) / e
         right = (vals[3] - vals[2]) / e
         jumps[e] = float(np.linalg.norm(right - left))
+        value_jumps[e] = float(np.linalg.norm(vals[2] - vals[1]))
         slopes[e] = (left, right)
     persistent = max(0.0, (4.0 * jumps[w] - jumps[4 * w]) / 3.0)
     noise = _NOISE * eps * gmax / w
-    return _Zoom(line, s0, w, jumps, persistent, noise, slopes[w][0], slopes[w][1], evaluations)
+    return _Zoom(line, s0, w, jumps, persistent, noise, slopes[w][0], slopes[w][1], evaluations, value_jumps)
 
 
 def _describe(z: _Zoom) -> dict[str, Any]:
@@ -218,7 +265,9 @@ def _describe(z: _Zoom) -> dict[str, Any]:
         "direction_i": [float(v) for v in ln.a],
         "direction_j": None if ln.b is None else [float(v) for v in ln.b],
         "line": ln.kind,
+        "kind": "discontinuity (the update itself jumps)" if z.discontinuous else "kink (the slope jumps)",
         "s0": z.s0,
+        "value_jump": z.value_jumps.get(z.width, 0.0),
         "jump": z.persistent,
         "jumps_by_eps": {float(e): j for e, j in z.jumps.items()},
         "outputs": f"U_k for k in {outputs}, concatenated",
@@ -317,55 +366,71 @@ def smoothness_violation(
         scale = float(np.max(_row_norms(Xp.entries(sorted(set(range(_LAZY_HEAD)) | set(Xp.support))))))
     half_width = span * max(1.0, scale)
     counter = _Counter()
-    lines = _make_lines(rule, Xp, t, n_lines, half_width, rng, counter)
+    dom = rule.domain(Xp.dim)
+    if dom is not None and isinstance(Xp, FiniteCollection):
+        outside = np.flatnonzero(~dom.contains(Xp.points))
+        if outside.size:
+            raise ValueError(f"X: entries {outside[:5].tolist()} lie outside the rule's domain ({dom.describe()})")
+    try:
+        lines = _make_lines(rule, Xp, t, n_lines, half_width, rng, counter)
 
-    # 1. grid scan
-    slope_scale = 0.0
-    for ln in lines:
-        delta = 2.0 * ln.half_width / (grid - 1)
-        ln.s = -ln.half_width + delta * np.arange(-1, grid + 1, dtype=np.float64)
-        ln.values = np.stack([ln.fn(float(s)) for s in ln.s]).astype(np.float64)
-        ln.slopes = np.asarray(np.diff(ln.values, axis=0) / delta, dtype=np.float64)
-        slope_scale = max(slope_scale, float(np.max(_row_norms(ln.slopes))))
-    threshold = jump_rtol * slope_scale + tol.atol
+        # 1. grid scan
+        slope_scale = 0.0
+        for ln in lines:
+            if ln.interval is None:
+                centre, h = 0.0, ln.half_width
+            else:  # the extended grid (one step beyond each end) stays strictly inside the domain
+                centre = 0.5 * (ln.interval[0] + ln.interval[1])
+                h = 0.5 * (ln.interval[1] - ln.interval[0]) / (1 + 2 / (grid - 1)) * (1 - 1e-6)
+            delta = 2.0 * h / (grid - 1)
+            ln.s = centre - h + delta * np.arange(-1, grid + 1, dtype=np.float64)
+            ln.values = np.stack([ln.fn(float(s)) for s in ln.s]).astype(np.float64)
+            ln.slopes = np.asarray(np.diff(ln.values, axis=0) / delta, dtype=np.float64)
+            slope_scale = max(slope_scale, float(np.max(_row_norms(ln.slopes))))
+        threshold = jump_rtol * slope_scale + tol.atol
 
-    # 2. candidates: the slope change at grid point s_k; a kink in [s_{k-1}, s_{k+1}] shows
-    #    up there (at least half of it at one of the two grid points next to it)
-    #    Candidates are ranked by how much the slope change at s_k stands out from the
-    #    changes at its neighbours: smooth curvature changes the slope evenly along the
-    #    line, a kink adds an isolated change (ranking by the raw change would let strong
-    #    curvature hide a weak kink).
-    candidates: list[tuple[float, int, int]] = []
-    for num, ln in enumerate(lines):
-        S = ln.slopes  # S[m] is the slope over [s_m, s_{m+1}], m = 0 .. grid
-        dS = np.diff(S, axis=0)  # dS[k - 1] is the slope change at s_k, k = 1 .. grid
-        for k in range(1, grid + 1):
-            jump = float(np.linalg.norm(dS[k - 1]))
-            if jump > threshold:
-                neighbours = [dS[m] for m in (k - 2, k) if 0 <= m < dS.shape[0]]
-                anomaly = float(np.linalg.norm(dS[k - 1] - np.mean(neighbours, axis=0)))
-                candidates.append((anomaly, num, k))
-    candidates.sort(key=lambda c: -c[0])
-    chosen: list[tuple[int, int]] = []
-    for _, num, k in candidates:
-        if len(chosen) >= n_zoom:
-            break
-        if any(num == m and abs(k - q) <= 1 for m, q in chosen):
-            continue
-        chosen.append((num, k))
+        # 2. candidates: the slope change at grid point s_k; a kink in [s_{k-1}, s_{k+1}] shows
+        #    up there (at least half of it at one of the two grid points next to it)
+        #    Candidates are ranked by how much the slope change at s_k stands out from the
+        #    changes at its neighbours: smooth curvature changes the slope evenly along the
+        #    line, a kink adds an isolated change (ranking by the raw change would let strong
+        #    curvature hide a weak kink).
+        candidates: list[tuple[float, int, int]] = []
+        for num, ln in enumerate(lines):
+            S = ln.slopes  # S[m] is the slope over [s_m, s_{m+1}], m = 0 .. grid
+            dS = np.diff(S, axis=0)  # dS[k - 1] is the slope change at s_k, k = 1 .. grid
+            for k in range(1, grid + 1):
+                jump = float(np.linalg.norm(dS[k - 1]))
+                if jump > threshold:
+                    neighbours = [dS[m] for m in (k - 2, k) if 0 <= m < dS.shape[0]]
+                    anomaly = float(np.linalg.norm(dS[k - 1] - np.mean(neighbours, axis=0)))
+                    candidates.append((anomaly, num, k))
+        candidates.sort(key=lambda c: -c[0])
+        chosen: list[tuple[int, int]] = []
+        for _, num, k in candidates:
+            if len(chosen) >= n_zoom:
+                break
+            if any(num == m and abs(k - q) <= 1 for m, q in chosen):
+                continue
+            chosen.append((num, k))
 
-    # 3. zoom
-    w_rel = max(math.sqrt(eps), 1e-12)
-    zooms: list[_Zoom] = []
-    kink: _Zoom | None = None
-    for num, k in chosen:
-        ln = lines[num]
-        z = _zoom(ln, k, w_rel * ln.half_width, eps)
-        zooms.append(z)
-        if z.persistent - z.noise > threshold:
-            kink = z
-            break
-
+        # 3. zoom
+        w_rel = max(math.sqrt(eps), 1e-12)
+        zooms: list[_Zoom] = []
+        kink: _Zoom | None = None
+        for num, k in chosen:
+            ln = lines[num]
+            z = _zoom(ln, k, w_rel * ln.half_width, eps)
+            zooms.append(z)
+            if z.persistent - z.noise > threshold:
+                kink = z
+                break
+    except NonFiniteUpdateError as err:  # at a point of the rule's domain: a finding, not a crash
+        return PropertyReport(property="P3 smoothness", passed=False, worst=math.inf, tolerance=math.inf,
+                              counterexample={"kind": "non-finite update inside the domain", "message": str(err)},
+                              seed=seed_, trials=counter.n,
+                              details={"finding": "non-finite update inside the domain", "evaluations": counter.n,
+                                       "dtype": str(Xc.dtype)})
     worst = max((max(0.0, z.persistent - z.noise) for z in zooms), default=0.0)
     shown = kink if kink is not None else (max(zooms, key=lambda z: z.persistent) if zooms else None)
     details: dict[str, Any] = {
@@ -381,7 +446,10 @@ def smoothness_violation(
         "probe_dtype": str(Xp.dtype),
         "dtype": str(Xc.dtype),
         "bracket_relative_width": w_rel,
+        "domain": dom.describe() if dom is not None else "R^D",
     }
+    if kink is not None:
+        details["finding"] = "discontinuous" if kink.discontinuous else "kink"
     return PropertyReport(
         property="P3 smoothness",
         passed=kink is None,
