@@ -168,7 +168,7 @@ def _refine(maker: _PairMaker, X: FiniteCollection, pairs: list[_Pair], budget: 
                                {"refined_from": p.kind, "s": [a, b], "halvings": usable[-1] + 1},
                                (chosen, (b - a) * delta)))
         length, jump = history[-1][0], history[-1][1]
-        persists = (len(history) > _PERSIST_HALVINGS
+        persists = (len(history) > _PERSIST_HALVINGS and jump > 0
                     and jump >= _PERSIST_FRACTION * history[-1 - _PERSIST_HALVINGS][1])
         if persists and (found is None or jump / length > found["ratio"]):
             found = {"kind": "discontinuity", "differing_indices": changed, "||X - Y||": length,
@@ -312,12 +312,12 @@ def _pairs(
     refine_budget: int = 0,
 ) -> tuple[list[_Pair], dict[str, Any]]:
     rng = np.random.default_rng(seed)
-    maker = _PairMaker(rule, X, t, window, rng)
-    if maker.domain is not None and isinstance(X, FiniteCollection):
-        outside = np.flatnonzero(~maker.domain.contains(X.points))
+    dom = rule.domain(X.dim)
+    if dom is not None and isinstance(X, FiniteCollection):
+        outside = np.flatnonzero(~dom.contains(X.points))
         if outside.size:
-            raise ValueError(f"X: entries {outside[:5].tolist()} lie outside the rule's domain "
-                             f"({maker.domain.describe()})")
+            raise ValueError(f"X: entries {outside[:5].tolist()} lie outside the rule's domain ({dom.describe()})")
+    maker = _PairMaker(rule, X, t, window, rng)
     scale = _collection_scale(X, window)
     r_min = _min_relative_size(X.dtype, tol)
     used = tuple(s for s in scales if s >= r_min) or (r_min,)

@@ -242,7 +242,13 @@ def _zoom(line: _Line, k: int, w_target: float, eps: float) -> _Zoom:
     value_jumps: dict[float, float] = {}
     slopes: dict[float, tuple[FloatArray, FloatArray]] = {}
     gmax = float(np.max(np.abs(gc))) if gc.size else 0.0
-    for e in (w, 4 * w, 16 * w):
+    scales = (w, 4 * w, 16 * w)
+    if line.interval is not None:  # measure only where the four points stay inside the domain
+        lo, hi = line.interval
+        scales = tuple(e for e in scales if s0 - 2 * e >= lo and s0 + 2 * e <= hi)
+        if len(scales) < 2:
+            return _Zoom(line, s0, w, {}, 0.0, 0.0, np.zeros_like(gc), np.zeros_like(gc), evaluations)
+    for e in scales:
         vals = [g(s0 - 2 * e), g(s0 - e), g(s0 + e), g(s0 + 2 * e)]
         evaluations += 4
         gmax = max(gmax, max(float(np.max(np.abs(v))) for v in vals))
@@ -381,7 +387,7 @@ def smoothness_violation(
                 centre, h = 0.0, ln.half_width
             else:  # the extended grid (one step beyond each end) stays strictly inside the domain
                 centre = 0.5 * (ln.interval[0] + ln.interval[1])
-                h = 0.5 * (ln.interval[1] - ln.interval[0]) / (1 + 2 / (grid - 1)) * (1 - 1e-6)
+                h = 0.5 * (ln.interval[1] - ln.interval[0]) / (1 + 2 / (grid - 1)) * (1 - 1e-3)
             delta = 2.0 * h / (grid - 1)
             ln.s = centre - h + delta * np.arange(-1, grid + 1, dtype=np.float64)
             ln.values = np.stack([ln.fn(float(s)) for s in ln.s]).astype(np.float64)
