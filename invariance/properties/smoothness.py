@@ -242,7 +242,7 @@ def _zoom(line: _Line, k: int, w_target: float, eps: float) -> _Zoom:
     value_jumps: dict[float, float] = {}
     slopes: dict[float, tuple[FloatArray, FloatArray]] = {}
     gmax = float(np.max(np.abs(gc))) if gc.size else 0.0
-    scales = (w, 4 * w, 16 * w)
+    scales: tuple[float, ...] = (w, 4 * w, 16 * w)
     if line.interval is not None:  # measure only where the four points stay inside the domain
         lo, hi = line.interval
         scales = tuple(e for e in scales if s0 - 2 * e >= lo and s0 + 2 * e <= hi)
