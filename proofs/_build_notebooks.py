@@ -1660,6 +1660,34 @@ def nb_prop3() -> Cells:
         print("numeric, label-weighted loss: P1", rb.passed, " counterexample", rb.counterexample["permutation"])
         """),
         md(r"""
+        ## P1 is proved, P2-K is not: the continuity constant of stateless Adam
+
+        Proposition 3 gives P1 only. The rule divides by $\sqrt{\hat v} + \epsilon$: $\partial U/\partial m = 1/(\sqrt{\hat v}+\epsilon)$
+        grows to $1/\epsilon$, and the $v$-derivative $\hat m / (2\sqrt{\hat v}(\sqrt{\hat v}+\epsilon)^2)$ is unbounded as $v \to 0$.
+        `continuity_constant` perturbs inside the particle's domain ($v \ge 0$, declared by the rule) and measures it.
+        """),
+        code("""
+        from invariance.potentials import GaussianPair
+
+        adam_rule = inv.StatelessOptimizer(inv.InteractionPotential(pair=GaussianPair(1.0, 0.5)), inv.adam(), 0.01)
+        print("domain:", adam_rule.domain(6).describe())
+        rng_k = np.random.default_rng(0)
+        theta_k, m_k = rng_k.normal(size=(8, 2)), 0.1 * rng_k.normal(size=(8, 2))
+        K_of_v = {}
+        for v in (1.0, 1e-4, 1e-8, 1e-12):
+            Zv = inv.FiniteCollection(np.concatenate([theta_k, m_k, np.full((8, 2), v)], axis=1))
+            K_of_v[v] = inv.continuity_constant(adam_rule, Zv).worst
+            print(f"v = {v:7.0e}: K_hat = {K_of_v[v]:.3g}")
+        assert K_of_v[1e-12] >= 100 * K_of_v[1.0]
+        at_rest = np.tile([[0.3, -0.2]], (8, 1))  # a stationary point: g = 0
+        for eps in (1e-8, 1e-4):
+            rule_eps = inv.StatelessOptimizer(adam_rule.loss, inv.adam(eps=eps), 0.01)
+            Z0 = inv.FiniteCollection(np.concatenate([at_rest, m_k, np.zeros((8, 2))], axis=1))
+            K0 = inv.continuity_constant(rule_eps, Z0).worst
+            assert K0 * eps > 1.0  # K >= 1/eps at v = 0
+            print(f"g = 0, v = 0, eps = {eps:.0e}: K_hat = {K0:.3g}")
+        """),
+        md(r"""
         ## Figure: eq. (16) is Adam one step late
 
         Distance of each trajectory from `torch.optim.Adam` (same loss, same $\eta$): the derived stateless form and the library's

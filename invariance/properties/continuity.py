@@ -23,7 +23,27 @@ over pairs ``Y`` that differ from ``X`` in finitely many entries:
 * the adversarial pairs ``Y = P X`` for transpositions ``P = (i j)``, the pairs the proof
   of Lemma 4 (Appendix A.2) uses: they give ``||U_i(X) - U_j(X)|| <= K ||x_i - x_j||``;
 * on finite collections, a few power-iteration steps ``v <- (U(X + h v) - U(X)) / h``
-  (normalised) along the direction of largest growth.
+  (normalised) along the direction of largest growth;
+* on finite collections, an **adversarial refinement**: the most promising pairs (largest
+  ratios, largest update changes, the best of each size, then the others) are bisected
+  along ``X + s (Y - X)`` toward the point where the ratio blows up, down to brackets of
+  ``1e3`` rounding units. Where the change of the update does not shrink with the bracket
+  (still >= 10% of its value 20 halvings, a 10^6 times longer bracket, earlier) the rule is
+  **discontinuous** there: the report says ``details["finding"] = "discontinuous"`` with the
+  pair, its distance and the jump, and no K holds; a finite ratio above a claimed K is
+  ``"K exceeds the claim"`` instead.
+
+**Budget.** With the defaults (``n_pairs=64``, ``power_steps=8``, ``refine_budget=256``) a
+search costs about 64 + 8 + (transpositions: all pairs up to 16 entries, else 64) + 256
+rule evaluations, reported as ``details["evaluations"]`` (``details["refinement"]`` for the
+bisection); for a rule on 10 neurons in R^2 that is about 0.05 s. Refined pairs count in the
+estimate only while longer than the noise floor of the dtype (below it a quotient is rounding).
+
+**Domains.** Perturbations stay in the rule's :meth:`~invariance.rules.UpdateRule.domain`
+(stateless Adam: ``v >= 0``): each bounded coordinate moves at most half way to its bound
+(:meth:`~invariance.domains.ParticleDomain.clip_step`), so an estimate at ``X`` measures the
+rule near ``X``. A NaN or inf update at a point of the domain is a finding
+(``"non-finite update inside the domain"``), not an exception.
 
 On a lazy collection, ``Y`` overrides finitely many entries of ``X``. If ``U(X)`` and
 ``U(Y)`` do not share a base they differ in infinitely many entries: ``||U(X) - U(Y)|| =
