@@ -31,6 +31,16 @@ tolerance's atol and an estimate of the rounding noise). Smooth rules (C^2 poten
 Gaussian, harmonic, log-cosh, the centering rule) pass; kinked ones (``|x|``, ReLU,
 Huber) fail with the location of the kink.
 
+A kink is told from a discontinuity (``details["finding"]``: ``"kink"`` when the slope
+jumps, ``"discontinuous"`` when ``|g(s0 + e) - g(s0 - e)|`` itself does not shrink with
+``e``). Lines stay inside the rule's domain (:meth:`~invariance.rules.UpdateRule.domain`):
+each is cut to the interval of ``s`` where ``X + s d`` satisfies the bounds, and a NaN or inf
+update inside the domain is a finding (``"non-finite update inside the domain"``).
+
+**Budget.** With the defaults (16 lines, a grid of 20, 4 zooms) a scan costs
+``16 * 22 = 352`` rule evaluations plus about 40 per zoom (``details["evaluations"]``);
+for a rule on 10 neurons in R^2, about 0.02 s.
+
 Limitations (measured on 300 generated Huber-pair rules, ``ist.symmetric_rules(smooth=False)``,
 with the defaults: 1-2% pass undetected). A finite scan can miss a kink whose features
 are narrower than the grid spacing (two opposite kinks of a Huber term inside one grid
