@@ -137,14 +137,12 @@ class ProjectedAdam(_Base):
     def step(self, closure=None, rank=4):
         for group, p in self._params():
             g, st = p.grad, self.state[p]
-            if p.ndim != 2 or min(p.shape) <= rank:
-                if p.ndim == 2:  # a single row: project on the right
-                    pass
+            if p.ndim != 2 or min(p.shape) <= rank:  # biases and the single-row output weight: momentum
                 st.setdefault("m", torch.zeros_like(g)).mul_(0.9).add_(g, alpha=0.1)
                 p.add_(st["m"], alpha=-group["lr"])
                 continue
             if "projector" not in st:
-                u, _, vh = torch.linalg.svd(g, full_matrices=False)
+                u, _, _ = torch.linalg.svd(g, full_matrices=False)
                 st["projector"] = Projector(u[:, :rank].clone(), "left", {"rank": rank})
             low = st["projector"].down(g)
             st.setdefault("m", torch.zeros_like(low)).mul_(0.9).add_(low, alpha=0.1)
