@@ -169,7 +169,7 @@ def _refine(maker: _PairMaker, X: FiniteCollection, pairs: list[_Pair], budget: 
                 hi, u_hi, jump = mid, um, left
             else:
                 lo, u_lo, jump = mid, um, right
-            length = float(np.linalg.norm(point(chosen, delta, hi) - point(chosen, delta, lo)))
+            length = (hi - lo) * dnorm  # the bracket is a piece of the segment X + s delta
             if not length > 0:
                 break
             norms = _row_norms(u_hi - u_lo)

@@ -55,7 +55,7 @@ from __future__ import annotations
 import collections
 import copy
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -170,7 +170,6 @@ class StatePermutation:
     axes: dict[int, int]
     names: dict[int, str]
     parameter: torch.Tensor | None = None
-    _group_flat: dict[int, torch.Tensor | None] = field(default_factory=dict)
 
     @property
     def width(self) -> int:

@@ -18,7 +18,7 @@ from ...tolerances import Tolerance
 from ..specs import NeuronSpec, neuron_spec
 from ..state import StateNotPermutableError, unpermuted_attributes
 from ..threads import torch_threads
-from .certificate import OptimizerCertificate, OptimizerNotEquivariant, jsonable
+from .certificate import OptimizerCertificate, OptimizerNotEquivariant, _num, jsonable
 from .comparison import (
     DOMINANT_FRACTION,
     PRECISION_FACTOR,
@@ -429,12 +429,12 @@ def certify(
                 if a not in unpermuted:
                     unpermuted.append(a)
             traj_same, _, _ = run(prob, "run A repeated with the same seed")
-            same = compare(traj_a, traj_same, 0, {}, None, tol, Calibration([], 0.0, []), "repeat")
+            same = compare(traj_a, traj_same, 0, {}, None, tol, Calibration.none(), "repeat")
             if same.ratio > 1.0:  # randomness the global torch seed does not control: no control can calibrate
                 determinism[name] = {"max_abs": same.max_abs, "ratio": same.ratio, "same_seed": True}
                 notes.append(f"{name}: two runs with the same torch seed differ by {_num(same.max_abs)}: the step "
                              "draws randomness the global seed does not control")
-                _distribution(prob, res, the_spec, layer_keys, layer_perms, traj_a, tol, Calibration([], 0.0, []),
+                _distribution(prob, res, the_spec, layer_keys, layer_perms, traj_a, tol, Calibration.none(),
                               seeds, level, seed, opt_name)
                 continue
             traj_sh, _, opt_sh = run(prob, "the control with shuffled rows", shuffle=seed + 7919)
@@ -559,10 +559,6 @@ def certify(
                   max_ratio=worst_row["ratio"] if worst_row else 0.0, counterexample=counterexample,
                   unpermuted=unpermuted)
 
-
-
-def _num(v: Any) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def _counterexample(prob: Problem, spec: NeuronSpec, failures: list[tuple[int | str, FinitaryPermutation, str,

@@ -61,6 +61,11 @@ class Calibration:
     controls: list[dict[str, Any]]
     factor: float = ROUNDOFF_FACTOR
 
+    @classmethod
+    def none(cls) -> Calibration:
+        """No calibration: the bound is the dtype's tolerance alone (randomness no control can measure)."""
+        return cls([], 0.0, [])
+
     @property
     def worst(self) -> float:
         """The largest deviation of a control from run A."""

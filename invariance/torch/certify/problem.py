@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
@@ -238,7 +239,6 @@ class Problem:
         self.closure_based, self.warmup, self.steps, self.batches = closure_based, warmup, steps, batches
         self.seed, self.dtype, self.create_graph, self.step_fn = seed, dtype, create_graph, step_fn
         self.phase = ""
-        self.grad_noise = 0.0  # relative perturbation of every gradient (the precision control), 0: none
 
     @property
     def total(self) -> int:
@@ -256,8 +256,9 @@ class Problem:
             return self.x, self.y
         return self.x[idx], self.y[idx]
 
-    def step(self, model: nn.Module, opt: torch.optim.Optimizer, k: int, shuffle: int | None = None) -> None:
-        """Take step ``k``."""
+    def step(self, model: nn.Module, opt: torch.optim.Optimizer, k: int, shuffle: int | None = None,
+             grad_noise: float = 0.0) -> None:
+        """Take step ``k`` (every gradient perturbed by the relative amount ``grad_noise``, a control)."""
         x, y = self.batch(k, shuffle)
 
         def loss_fn() -> torch.Tensor:
@@ -273,8 +274,9 @@ class Problem:
                 opt.zero_grad(set_to_none=True)
                 value = loss_fn()
                 value.backward(create_graph=self.create_graph)
-            if self.grad_noise:
-                self._perturb_gradients(model, k)
+            if grad_noise:
+                grads = [p.grad for p in model.parameters() if p.grad is not None and p.grad.is_floating_point()]
+                _perturb(grads, self.seed + 104729 + k, grad_noise)
             return value
 
         if self.closure_based:
@@ -286,14 +288,6 @@ class Problem:
             for p in model.parameters():
                 if p.grad is not None:
                     p.grad = p.grad.detach()
-
-    def _perturb_gradients(self, model: nn.Module, k: int) -> None:
-        g = torch.Generator().manual_seed(self.seed + 104729 + k)
-        with torch.no_grad():
-            for p in model.parameters():
-                if p.grad is not None and p.grad.is_floating_point():
-                    u = torch.rand(p.grad.shape, generator=g, dtype=torch.float64).mul_(2).sub_(1)
-                    p.grad.copy_((p.grad.double() * (1 + self.grad_noise * u)).to(p.grad.dtype))
 
     def build(self, spec: NeuronSpec | None = None, P: FinitaryPermutation | None = None,
               layer: int | str = 0) -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -316,7 +310,6 @@ class Problem:
         perturbed by this relative amount (controls of the round-off); ``probe``: a
         :class:`DtypeProbe` recording the dtypes the steps compute in.
         """
-        self.grad_noise = grad_noise
         torch.manual_seed(self.seed if rng_seed is None else rng_seed)
         model, opt = self.build(spec, P if mode == "fresh" else None, layer)
         traj = [snapshot(model)]
@@ -326,15 +319,11 @@ class Problem:
                     self.phase = "permuting the optimizer state"
                     spec.permute(model, P, layer, optimizer=opt)
                 if perturb:
-                    _perturb(model, self.seed, self.dtype)
+                    _perturb(list(model.parameters()), self.seed, float(torch.finfo(self.dtype).eps))
             self.phase = f"step {k + 1}"
-            if probe is not None:
-                with probe:
-                    self.step(model, opt, k, shuffle)
-            else:
-                self.step(model, opt, k, shuffle)
+            with probe if probe is not None else contextlib.nullcontext():
+                self.step(model, opt, k, shuffle, grad_noise)
             traj.append(snapshot(model))
-        self.grad_noise = 0.0
         return traj, model, opt
 
 
@@ -362,10 +351,10 @@ class DtypeProbe(TorchFunctionMode):
         return max(self.seen | {default}, key=lambda d: float(torch.finfo(d).eps))
 
 
-def _perturb(model: nn.Module, seed: int, dtype: torch.dtype) -> None:
+def _perturb(tensors: list[torch.Tensor], seed: int, rel: float) -> None:
+    """Multiply every entry by ``1 + rel u``, ``u`` uniform in ``[-1, 1]`` from a generator seeded ``seed``."""
     g = torch.Generator().manual_seed(seed)
-    eps = float(torch.finfo(dtype).eps)
     with torch.no_grad():
-        for p in model.parameters():
-            u = torch.rand(p.shape, generator=g, dtype=torch.float64).mul_(2).sub_(1)
-            p.copy_((p.double() * (1 + eps * u)).to(p.dtype))
+        for t in tensors:
+            u = torch.rand(t.shape, generator=g, dtype=torch.float64).mul_(2).sub_(1)
+            t.copy_((t.double() * (1 + rel * u)).to(t.dtype))
