@@ -59,9 +59,9 @@ class SharpnessResult:
     Attributes:
         eigenvalue: ``lambda_max`` (the Ritz value).
         residual: ``||H v - lambda v||`` for the unit Ritz vector ``v`` (recomputed with one
-            extra product when ``verify``), so ``|lambda - lambda_true| <= residual``.
+            extra product when ``verify``); some eigenvalue lies within it of ``lambda``.
         n_hvp: Hessian-vector products used (including the verification).
-        converged: ``residual <= tol * |eigenvalue|``.
+        converged: ``error_bound <= tol * |eigenvalue|``.
         eta_star: ``1/lambda_max`` (``inf`` when ``lambda_max <= 0``).
         edge_of_stability: ``2/lambda_max``.
         method: ``"lanczos"`` or ``"power"``.
@@ -70,6 +70,11 @@ class SharpnessResult:
         eigenvector: the unit Ritz vector, flattened over the parameters (numpy).
         history: the estimate of ``lambda_max`` after each product (top Ritz value, or the
             Rayleigh quotient for power iteration).
+        error_bound: ``min(r, r^2/gap)`` (Kato-Temple, gap estimated from the Ritz values):
+            ``eigenvalue <= lambda_max <= eigenvalue + error_bound`` once ``theta_2`` has converged.
+        gap: the estimated gap ``theta_1 - theta_2`` used (0: unknown).
+        ritz_values: the Ritz values of the final Krylov space, descending.
+        ritz_vectors: the top Ritz vectors (rows, numpy): the warm start of a next estimate.
     """
 
     eigenvalue: float
@@ -83,6 +88,10 @@ class SharpnessResult:
     seconds: float = field(compare=False)
     eigenvector: np.ndarray = field(repr=False, compare=False)
     history: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    error_bound: float = math.nan
+    gap: float = math.nan
+    ritz_values: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    ritz_vectors: Any = field(default=None, repr=False, compare=False)
 
 
 def hessian_vector_product(loss_fn: Callable[[], Any], params: Sequence[Any],
@@ -140,7 +149,24 @@ def hessian_vector_product(loss_fn: Callable[[], Any], params: Sequence[Any],
             out = [h if m is None else h * m for h, m in zip(out, masks)]
         return torch.cat([h.reshape(-1) for h in out]).detach()
 
+    hvp.gradient = torch.cat([g.reshape(-1) for g in grads]).detach()  # type: ignore[attr-defined]
     return hvp, dim
+
+
+def _start_block(start: Any, gradient: Any, seed: int, project: Callable[[Any], Any] | None) -> Any:
+    """The start vector(s) of :func:`sharpness`: ``"gradient"``, ``"random"`` or the given block."""
+    import torch
+
+    if not isinstance(start, str):
+        return start
+    if start not in ("gradient", "random"):
+        raise ValueError(f"start must be 'gradient', 'random', a vector or a block of vectors, got {start!r}")
+    z = _start(gradient.numel(), seed, gradient)
+    g = gradient if project is None else project(gradient)
+    gn = float(torch.linalg.vector_norm(g))
+    if start == "random" or not (math.isfinite(gn) and gn > 0):
+        return z
+    return g / gn + z
 
 
 def _start(dim: int, seed: int, like: Any) -> Any:
@@ -159,14 +185,19 @@ def sharpness(
     max_hvp: int = 200,
     seed: int = 0,
     masks: Sequence[Any] | None = None,
-    verify: bool = True,
+    verify: bool = False,
+    start: Any = "gradient",
+    gap_hint: float | None = None,
 ) -> SharpnessResult:
-    """``lambda_max`` of the Hessian of ``loss_fn`` w.r.t. ``params`` by Lanczos (full reorthogonalisation).
+    """``lambda_max`` of the Hessian of ``loss_fn`` w.r.t. ``params``, stopped on a gap-based error bound.
 
-    Step ``j`` appends ``H q_j`` to a Krylov basis ``Q_j`` (orthogonalised twice against
-    it); the top eigenpair ``(theta, s)`` of the tridiagonal ``T_j = Q_j^T H Q_j`` gives
-    the Ritz vector ``y = Q_j s`` with residual ``||H y - theta y|| = beta_j |s_j|``. Stop
-    when that is ``<= tol * |theta|``; then (``verify``) one product recomputes it.
+    Krylov Rayleigh-Ritz (:func:`invariance.krylov.extreme_eigenvalue`; from one start vector
+    this is Lanczos with full reorthogonalisation): the top Ritz pair ``(theta_1, y)`` of the
+    Krylov space has the exact residual ``r = ||H y - theta_1 y||``; ``theta_1 <= lambda_max``, and
+    Kato-Temple bounds ``lambda_max - theta_1 <= r^2 / gap`` with ``gap = theta_1 - theta_2``
+    estimated from the Ritz values (or ``gap_hint`` when smaller). Iteration stops when
+    ``min(r, r^2/gap) <= tol * theta_1``: the relative error ``tol`` is reached with the residual
+    only ``~ sqrt(tol * theta_1 * gap)``, i.e. with fewer products than ``r <= tol * theta_1``.
 
     Args:
         loss_fn: ``() -> scalar tensor``: the full-batch loss at the current parameters.
@@ -175,7 +206,17 @@ def sharpness(
         max_hvp: the most Hessian-vector products.
         seed: seed of the (Gaussian) start vector: the result is deterministic.
         masks: optional 0/1 tensors restricting the Hessian to some entries (neurons).
-        verify: recompute the residual with one extra product.
+        verify: recompute the residual of the final Ritz vector with one extra product (the
+            residual is already exact from the stored products; this guards against round-off
+            in them).
+        start: ``"gradient"`` (default): ``g/||g|| + z/||z||`` with ``g`` the loss gradient (free:
+            the product's graph computes it) and ``z`` Gaussian from ``seed``; gradients of
+            trained networks lie mostly in the top Hessian subspace (Gur-Ari, Roberts, Dyer 2018,
+            "Gradient descent happens in a tiny subspace"), and ``z`` keeps every eigenvector in
+            reach (falls back to ``z`` alone where ``g`` is zero or not finite). ``"random"``:
+            ``z`` alone. Or a warm start: a flat vector or a block of rows (e.g. the previous
+            estimate's ``ritz_vectors``).
+        gap_hint: a previous estimate of the spectral gap (``SharpnessResult.gap``).
 
     Returns:
         A :class:`SharpnessResult` with ``eta* = 1/lambda_max`` and ``2/lambda_max``.
@@ -190,60 +231,40 @@ def sharpness(
     """
     import torch
 
+    from .krylov import extreme_eigenvalue
+
     tol = check_positive(tol, "tol")
     max_hvp = check_int(max_hvp, "max_hvp", 1)
     seed = check_seed(seed)
     start_time = time.perf_counter()
     hvp, dim = hessian_vector_product(loss_fn, params, masks)
     like = params[0].detach()
-    q = _start(dim, seed, like)
+    project = None
     if masks is not None:
-        q = _mask(q, params, masks)
-    steps = min(dim, max_hvp)
-    Q = torch.empty((min(steps, 16) + 1, dim), dtype=like.dtype, device=like.device)  # grows by doubling
-    Q[0] = q
-    alphas: list[float] = []
-    betas: list[float] = []
-    n_hvp = 0
-    theta, est, s = 0.0, math.inf, np.ones(1)
-    history: list[float] = []
-    for j in range(steps):
-        w = hvp(Q[j])
-        n_hvp += 1
-        alpha = float(Q[j] @ w)
-        alphas.append(alpha)
-        basis = Q[: j + 1]
-        for _ in range(2):  # full reorthogonalisation, twice is enough
-            w = w - basis.T @ (basis @ w)
-        beta = float(torch.linalg.vector_norm(w))
-        T = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-        evals, evecs = np.linalg.eigh(T)
-        theta, s = float(evals[-1]), evecs[:, -1]
-        history.append(theta)
-        est = abs(beta * s[-1])
-        if est <= tol * abs(theta) or beta <= 1e-14 * max(abs(theta), 1e-300) or j + 1 == dim:
-            break
-        betas.append(beta)
-        if j + 1 == Q.shape[0]:
-            Q = torch.cat([Q, torch.empty((min(Q.shape[0], steps + 1 - Q.shape[0]), dim), dtype=Q.dtype,
-                                          device=Q.device)])
-        Q[j + 1] = w / beta
-    k = len(alphas)
-    y = torch.as_tensor(s, dtype=like.dtype, device=like.device) @ Q[:k]
-    y = y / torch.linalg.vector_norm(y)
-    residual = est
-    if verify and n_hvp < max_hvp + 1:
+        def project(v: torch.Tensor) -> torch.Tensor:
+            return _mask(v, params, masks, normalise=False)
+    start = _start_block(start, hvp.gradient, seed, project)  # type: ignore[attr-defined]
+    est = extreme_eigenvalue(hvp, dim, like=like, which="largest", tol=tol, max_products=max_hvp, seed=seed,
+                             start=start, gap_hint=gap_hint, project=project)
+    theta = est.value
+    y = est.vectors[0]
+    residual, n_hvp, bound = est.residual, est.n_products, est.error_bound
+    if verify:
         residual = float(torch.linalg.vector_norm(hvp(y) - theta * y))
         n_hvp += 1
+        from .krylov import gap_error_bound
+
+        bound = gap_error_bound(residual, est.gap)
     eta_star, eos = critical_points(theta) if math.isfinite(theta) else (math.nan, math.nan)
     return SharpnessResult(eigenvalue=theta, residual=residual, n_hvp=n_hvp,
-                           converged=bool(residual <= tol * abs(theta) + 1e-14 * abs(theta)),
+                           converged=bool(bound <= tol * abs(theta) or est.converged and not verify),
                            eta_star=eta_star, edge_of_stability=eos, method="lanczos", seed=seed,
                            seconds=time.perf_counter() - start_time, eigenvector=y.cpu().numpy(),
-                           history=tuple(history))
+                           history=est.history, error_bound=bound, gap=est.gap, ritz_values=est.ritz_values,
+                           ritz_vectors=est.vectors.cpu().numpy())
 
 
-def _mask(v: Any, params: Sequence[Any], masks: Sequence[Any]) -> Any:
+def _mask(v: Any, params: Sequence[Any], masks: Sequence[Any], normalise: bool = True) -> Any:
     """``v`` with the entries outside ``masks`` set to zero (flat over ``params``)."""
     import torch
 
@@ -256,7 +277,7 @@ def _mask(v: Any, params: Sequence[Any], masks: Sequence[Any]) -> Any:
         parts.append(part)
         offset += p.numel()
     out = torch.cat(parts)
-    return out / torch.linalg.vector_norm(out)
+    return out / torch.linalg.vector_norm(out) if normalise else out
 
 
 def power_iteration(

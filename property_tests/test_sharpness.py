@@ -51,7 +51,9 @@ def test_lambda_max_matches_the_dense_hessian(seed):
     res = sharpness(lambda: forward(params), params, tol=1e-6, seed=seed)
     assert res.converged
     assert res.eigenvalue == pytest.approx(evals[-1], rel=1e-4)
-    assert res.residual <= 1e-6 * abs(res.eigenvalue) * 1.01
+    assert res.eigenvalue <= evals[-1] * (1 + 1e-12) + 1e-12  # a Ritz value never exceeds lambda_max
+    assert evals[-1] - res.eigenvalue <= max(res.error_bound, 1e-12 * abs(evals[-1]))  # the gap bound holds
+    assert res.error_bound <= 1e-6 * abs(res.eigenvalue) * 1.01
     assert res.n_hvp <= len(evals) + 1
 
 
