@@ -142,6 +142,7 @@ def extreme_eigenvalue(
     gap_hint: float | None = None,
     keep: int = 2,
     project: Callable[[Any], Any] | None = None,
+    min_products: int = 1,
 ) -> RitzEstimate:
     """The largest eigenvalue (or the norm) of a symmetric operator by Krylov Rayleigh-Ritz.
 
@@ -162,6 +163,8 @@ def extreme_eigenvalue(
         keep: Ritz vectors kept per end in the result (the next warm start).
         project: an orthogonal projector applied to start vectors (the operator's domain, when it
             is a compression ``P A P``).
+        min_products: do not stop before this many products (a warm start that is an eigenvector
+            of a *lower* eigenvalue has a tiny residual too: a few expansions let the top one show).
 
     Returns:
         A :class:`RitzEstimate`.
@@ -277,7 +280,7 @@ def extreme_eigenvalue(
         scale = max(abs(value), 1e-300)
         converged = upper - value <= tol * scale
         exhausted = m >= dim
-        if converged or exhausted or n_products >= max_products:
+        if (converged and n_products >= min_products) or exhausted or n_products >= max_products:
             break
         nxt = info[worst][2]
         if project is not None:

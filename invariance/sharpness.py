@@ -33,7 +33,8 @@ from .arguments import check_int, check_positive, check_seed
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["SharpnessResult", "critical_points", "hessian_vector_product", "sharpness", "power_iteration"]
+__all__ = ["SharpnessResult", "critical_points", "hessian_vector_product", "hessian_operator", "sharpness",
+           "power_iteration"]
 
 
 def critical_points(lambda_max: float) -> tuple[float, float]:
@@ -153,6 +154,45 @@ def hessian_vector_product(loss_fn: Callable[[], Any], params: Sequence[Any],
     return hvp, dim
 
 
+def hessian_operator(loss_fn: Callable[[], Any], params: Sequence[Any],
+                     masks: Sequence[Any] | None = None) -> Any:
+    """The Hessian as a ``scipy.sparse.linalg.LinearOperator`` (float64 numpy in and out), for ``eigsh`` & co.
+
+    ``H = d^2 L / d theta^2`` over the flattened ``params`` (``M H M`` with ``masks``); each
+    ``matvec`` is one Hessian-vector product by double backward (:func:`hessian_vector_product`),
+    counted in the operator's ``n_products`` attribute. The operator is symmetric, so ``rmatvec``
+    is ``matvec``.
+
+    Example:
+        >>> import torch
+        >>> from scipy.sparse.linalg import eigsh
+        >>> w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        >>> H = hessian_operator(lambda: (w ** 3).sum(), [w])
+        >>> H.shape, round(float(eigsh(H, k=1, which="LA")[0][0]), 6), H.n_products > 0
+        ((2, 2), 12.0, True)
+    """
+    import torch
+    from scipy.sparse.linalg import LinearOperator
+
+    hvp, dim = hessian_vector_product(loss_fn, params, masks)
+    like = params[0]
+
+    class _Hessian(LinearOperator):
+        def __init__(self) -> None:
+            super().__init__(dtype=np.float64, shape=(dim, dim))
+            self.n_products = 0
+
+        def _matvec(self, x: np.ndarray) -> np.ndarray:
+            self.n_products += 1
+            v = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(-1), dtype=like.dtype, device=like.device)
+            return hvp(v).to(torch.float64).cpu().numpy()
+
+        def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+            return self._matvec(x)
+
+    return _Hessian()
+
+
 def _start_block(start: Any, gradient: Any, seed: int, project: Callable[[Any], Any] | None) -> Any:
     """The start vector(s) of :func:`sharpness`: ``"gradient"``, ``"random"`` or the given block."""
     import torch
@@ -188,6 +228,7 @@ def sharpness(
     verify: bool = False,
     start: Any = "gradient",
     gap_hint: float | None = None,
+    min_hvp: int = 1,
 ) -> SharpnessResult:
     """``lambda_max`` of the Hessian of ``loss_fn`` w.r.t. ``params``, stopped on a gap-based error bound.
 
@@ -217,6 +258,7 @@ def sharpness(
             ``z`` alone. Or a warm start: a flat vector or a block of rows (e.g. the previous
             estimate's ``ritz_vectors``).
         gap_hint: a previous estimate of the spectral gap (``SharpnessResult.gap``).
+        min_hvp: do not stop before this many products (for warm starts).
 
     Returns:
         A :class:`SharpnessResult` with ``eta* = 1/lambda_max`` and ``2/lambda_max``.
@@ -245,7 +287,8 @@ def sharpness(
             return _mask(v, params, masks, normalise=False)
     start = _start_block(start, hvp.gradient, seed, project)  # type: ignore[attr-defined]
     est = extreme_eigenvalue(hvp, dim, like=like, which="largest", tol=tol, max_products=max_hvp, seed=seed,
-                             start=start, gap_hint=gap_hint, project=project)
+                             start=start, gap_hint=gap_hint, project=project,
+                             min_products=min_hvp)
     theta = est.value
     y = est.vectors[0]
     residual, n_hvp, bound = est.residual, est.n_products, est.error_bound

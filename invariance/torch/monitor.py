@@ -113,6 +113,8 @@ class MonitorRecord:
         diameter_before, diameter_after: ``diam(X)``, ``diam(X')``.
         seconds: wall time of the blockwise pass.
         diagnostics: the result of ``breakdown_diagnostics`` on this step, if requested.
+        sharpness: the :class:`~invariance.torch.sharpness_tracker.SharpnessRecord` of this step
+            (``lambda_max``, ``K_rel``, their products), if ``sharpness_every`` asked for one here.
     """
 
     step: int
@@ -144,6 +146,7 @@ class MonitorRecord:
     diameter_after: float
     seconds: float = dataclasses.field(compare=False)
     diagnostics: Any = dataclasses.field(default=None, compare=False, repr=False)
+    sharpness: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN and inf become ``None``, pairs become lists)."""
@@ -496,6 +499,11 @@ class TrainingMonitor:
         diagnose_every: every k-th record, run ``invariance.topology.breakdown_diagnostics``.
         diagnose_options: keyword arguments for it.
         callback: called with each new record.
+        sharpness_every: every k-th step, re-estimate ``lambda_max`` and ``K_rel`` (warm-started,
+            :class:`~invariance.torch.sharpness_tracker.SharpnessTracker`, after the step) and attach
+            the estimate to that step's record; needs ``loss_fn``.
+        loss_fn: ``() -> scalar tensor``, the full-batch loss at the current parameters.
+        sharpness_options: keyword arguments of the tracker (``relative``, ``tol``, ``block``, ``seed``).
 
     Raises:
         ValueError: the optimizer does not hold the layer's parameters; their groups have
@@ -521,7 +529,9 @@ class TrainingMonitor:
                  block_size: int | None = None, warn: bool = True, *, K: float | None = None,
                  augmented: bool = False, diagnose_every: int | None = None,
                  diagnose_options: dict[str, Any] | None = None,
-                 callback: Callable[[MonitorRecord], None] | None = None) -> None:
+                 callback: Callable[[MonitorRecord], None] | None = None,
+                 sharpness_every: int | None = None, loss_fn: Callable[[], torch.Tensor] | None = None,
+                 sharpness_options: dict[str, Any] | None = None) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         self.spec = _resolve_spec(model, spec)
@@ -548,6 +558,15 @@ class TrainingMonitor:
                     "diagnose_every needs invariance.topology.breakdown_diagnostics, which this version does not have"
                 )
             self._diagnose_fn = fn
+        self.tracker: Any = None
+        if sharpness_every is not None:
+            if loss_fn is None:
+                raise ValueError("sharpness_every needs loss_fn (the full-batch loss at the current parameters)")
+            from .sharpness_tracker import SharpnessTracker
+
+            self.tracker = SharpnessTracker(loss_fn, model, self.spec, layer=layer, optimizer=optimizer,
+                                            every=check_int(sharpness_every, "sharpness_every", 1),
+                                            **dict(sharpness_options or {}))
         params = dict(model.named_parameters())
         self._names = [ax.name for ax in self.spec.parameter_axes(layer, model=model)]
         self._params = [params[n] for n in self._names]
@@ -603,6 +622,7 @@ class TrainingMonitor:
     def _post_hook(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         step = self._step
         self._step += 1
+        tracked = self.tracker.update(step) if self.tracker is not None else None
         if self._before is None:
             return
         before, after = self._before, self._theta()
@@ -621,6 +641,8 @@ class TrainingMonitor:
                               block_size=self.block_size, step=step)
         if self._diagnose_fn is not None and self.diagnose_every and len(self._records) % self.diagnose_every == 0:
             rec = dataclasses.replace(rec, diagnostics=self._diagnose(before, after))
+        if tracked is not None:
+            rec = dataclasses.replace(rec, sharpness=tracked)
         self._records.append(rec)
         if self.warn and rec.critical and not self._was_critical:
             warnings.warn(CriticalStepWarning(
@@ -657,6 +679,7 @@ class TrainingMonitor:
             "merge_tolerance": self.merge_tolerance,
             "augmented": self.augmented,
             "steps_seen": self._step,
+            "sharpness": None if self.tracker is None else self.tracker.as_dict(),
             "records": [r.as_dict() for r in self._records],
         }
 

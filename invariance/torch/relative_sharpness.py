@@ -306,7 +306,7 @@ def _jacobian_products(loss: torch.Tensor, params: Sequence[torch.Tensor], state
 
 def _norm_estimate(kind: str, products: tuple[Callable[[torch.Tensor], torch.Tensor], ...], project: Callable[
         [torch.Tensor], torch.Tensor], dim: int, like: torch.Tensor, tol: float, max_products: int, seed: int,
-        start: Any, gap_hint: float | None) -> tuple[float, float, RitzEstimate, int]:
+        start: Any, gap_hint: float | None, min_products: int = 1) -> tuple[float, float, RitzEstimate, int]:
     """``(norm, error_bound, estimate, products)`` of the compression ``Pi A Pi`` (``kind`` "sym" or "gram")."""
     if kind == "sym":
         (A,) = products
@@ -315,7 +315,8 @@ def _norm_estimate(kind: str, products: tuple[Callable[[torch.Tensor], torch.Ten
             return project(A(project(v)))
 
         est = extreme_eigenvalue(op, dim, like=like, which="magnitude", tol=tol, max_products=max_products,
-                                 seed=seed, start=start, gap_hint=gap_hint, project=project)
+                                 seed=seed, start=start, gap_hint=gap_hint, project=project,
+                                 min_products=min_products)
         if est.end == "bottom":  # the warm start of the next estimate leads with the end that gave the norm
             est = dataclasses.replace(est, vectors=est.vectors.flip(0))
         return est.value, est.error_bound, est, est.n_products
@@ -325,7 +326,7 @@ def _norm_estimate(kind: str, products: tuple[Callable[[torch.Tensor], torch.Ten
         return project(JT(project(J(project(v)))))
 
     est = extreme_eigenvalue(gram, dim, like=like, which="largest", tol=tol, max_products=max(1, max_products // 2),
-                             seed=seed, start=start, gap_hint=gap_hint, project=project)
+                             seed=seed, start=start, gap_hint=gap_hint, project=project, min_products=min_products)
     sigma = math.sqrt(max(est.value, 0.0))
     return sigma, math.sqrt(max(est.upper, 0.0)) - sigma, est, 2 * est.n_products
 
@@ -346,6 +347,7 @@ def relative_sharpness(
     gap_hint: float | None = None,
     lambda_max: bool = True,
     collective: bool = False,
+    min_products: int = 1,
 ) -> RelativeSharpness:
     """``K_rel = ||Pi_R J_U Pi_R||``: the neuron-relative constant of Lemma 4 at the current parameters.
 
@@ -370,6 +372,7 @@ def relative_sharpness(
         gap_hint: a previous gap estimate (the previous result's ``gap``).
         lambda_max: also compute ``lambda_max`` of the full Hessian (all the model's parameters).
         collective: also compute ``K_collective = ||Pi_C J_U Pi_C||``.
+        min_products: do not stop before this many Krylov steps (for warm starts).
 
     Returns:
         A :class:`RelativeSharpness`. Where the rule's Jacobian is not finite (Adam at ``v = 0``:
@@ -436,7 +439,8 @@ def relative_sharpness(
         products = _jacobian_products(loss, params, st, the_rule)
         kind, operator = "gram", "Pi_R J Pi_R"
     try:
-        K, bound, est, n = _norm_estimate(kind, products, project, dim, like, tol, max_products, seed, start, gap_hint)
+        K, bound, est, n = _norm_estimate(kind, products, project, dim, like, tol, max_products, seed, start, gap_hint,
+                                          min_products)
         residual, converged, gap, vectors = est.residual, est.converged, est.gap, est.vectors.cpu().numpy()
     except FloatingPointError as exc:
         K, bound, n, residual, converged, gap, vectors = math.inf, math.nan, 0, math.nan, False, math.nan, None
