@@ -317,13 +317,19 @@ def measure_sharpness(model: Any, x: Any, y: Any, tol: float = 1e-3, seed: int =
         seed: seed of the Lanczos start vector.
 
     Returns:
-        ``{"K", "eta_star" (1/K), "edge_of_stability" (2/K), "residual", "n_hvp", "converged"}``.
+        ``{"K", "eta_star" (1/K), "edge_of_stability" (2/K), "residual", "n_hvp", "converged",
+        "K_rel", "eta_star_rel", "K_rel_products"}``: ``K_rel = ||Pi_R H Pi_R||`` of the hidden
+        layer (:func:`invariance.torch.relative_sharpness`, the constant Lemma 4 needs).
     """
     from ..sharpness import sharpness
+    from ..torch.relative_sharpness import relative_sharpness
 
     res = sharpness(lambda: _full_loss(model, x, y), list(model.parameters()), tol=tol, seed=seed, max_hvp=100)
+    rel = relative_sharpness(lambda: _full_loss(model, x, y), model, tol=tol, seed=seed, max_products=100,
+                             lambda_max=False)
     return {"K": res.eigenvalue, "eta_star": res.eta_star, "edge_of_stability": res.edge_of_stability,
-            "residual": res.residual, "n_hvp": res.n_hvp, "converged": res.converged}
+            "residual": res.residual, "n_hvp": res.n_hvp, "converged": res.converged,
+            "K_rel": rel.K_rel, "eta_star_rel": rel.eta_star_rel, "K_rel_products": rel.n_products}
 
 
 def initial_sharpness(config: LowDimConfig) -> dict[str, Any]:
@@ -381,7 +387,7 @@ def _optimizer(config: LowDimConfig, params: Any, eta: float) -> Any:
 
 def train(model: Any, x: Any, y: Any, config: LowDimConfig, eta: float | None = None, progress: bool = False,
           on_check: Callable[[int, NDArray[np.float64]], dict[str, Any]] | None = None,
-          desc: str = "train") -> TrainResult:
+          desc: str = "train", on_optimizer: Callable[[Any], Any] | None = None) -> TrainResult:
     """Train ``model`` with ``config.optimizer`` at ``eta`` on mini-batches until convergence or ``config.steps``.
 
     Each epoch is a seeded permutation (``config.seed``) of the training set cut into
@@ -397,6 +403,8 @@ def train(model: Any, x: Any, y: Any, config: LowDimConfig, eta: float | None = 
         progress: show a tqdm bar.
         on_check: optional callback.
         desc: the progress bar's label.
+        on_optimizer: called once with the torch optimizer before the first step (to attach a
+            :class:`~invariance.torch.TrainingMonitor`, for instance).
 
     Returns:
         A :class:`TrainResult`.
@@ -406,6 +414,8 @@ def train(model: Any, x: Any, y: Any, config: LowDimConfig, eta: float | None = 
 
     eta = config.eta if eta is None else check_positive(eta, "eta")
     opt = _optimizer(config, model.parameters(), eta)
+    if on_optimizer is not None:
+        on_optimizer(opt)
     gen = torch.Generator().manual_seed(config.seed)
     n = x.shape[0]
     bs = min(config.batch_size, n)

@@ -452,6 +452,7 @@ def train_one(
     def measure(step: int) -> None:
         nonlocal t_sharp, sharp_model
         from ..sharpness import sharpness
+        from ..torch.relative_sharpness import relative_sharpness
 
         t0 = time.perf_counter()
         if config.sharpness_dtype == "float64":
@@ -461,10 +462,13 @@ def train_one(
             m = model
         res = sharpness(lambda: F.cross_entropy(m(x_sh), y_sh), list(m.parameters()), tol=config.sharpness_tol,
                         max_hvp=config.sharpness_max_hvp, seed=seed)
+        rel = relative_sharpness(lambda: F.cross_entropy(m(x_sh), y_sh), m, tol=config.sharpness_tol,
+                                 max_products=config.sharpness_max_hvp, seed=seed, lambda_max=False)
         t_sharp += time.perf_counter() - t0
         lam = res.eigenvalue
         sharp.append({"step": step, "lambda_max": lam, "inv_K": 1.0 / lam if lam > 0 else math.inf,
-                      "residual": res.residual, "n_hvp": res.n_hvp, "converged": res.converged})
+                      "residual": res.residual, "n_hvp": res.n_hvp, "converged": res.converged,
+                      "K_rel": rel.K_rel, "inv_K_rel": rel.eta_star_rel, "K_rel_products": rel.n_products})
 
     for step in range(config.steps + 1):
         if step % config.betti_every == 0 or step == config.steps:

@@ -19,6 +19,15 @@ of stability of gradient descent).
 
 Theorem 1 is a sufficient condition: "no change below ``1/K``" is what it predicts;
 where the topology first breaks above ``1/K`` is an empirical question the sweep answers.
+
+**Which constant?** Besides ``eta * lambda_max``, every row records the two constants of
+Lemma 4 that do not involve the collective mode: ``K_rel = ||Pi_R J_U Pi_R||`` of the run's own
+rule (:func:`invariance.torch.relative_sharpness`; for momentum and Adam the stateless rule's
+Jacobian on the particles ``(theta_i, state_i)``), measured on the full training loss after
+``probe_step`` steps of that run, and the largest ``K_lb = max ||U_i - U_j|| / ||x_i - x_j||`` that
+a :class:`~invariance.torch.TrainingMonitor` read off any step of the run (of the mini-batch rule
+``U^(t)``; of the particles for momentum and Adam), with the step where ``eta * K_lb`` first
+reached 1.
 """
 
 from __future__ import annotations
@@ -52,6 +61,9 @@ class SweepConfig:
         points: number of learning rates.
         steps: fixed number of steps per learning rate (overrides ``base.steps``).
         check_every: steps between topology checks (overrides ``base.check_every``).
+        probe_step: the step after which ``K_rel`` of the run's rule is measured (``>= 1``, and
+            ``<= steps``; a stateful rule needs its state).
+        constants: measure ``K_rel`` and ``K_lb`` per rate (a monitor on every step).
     """
 
     base: LowDimConfig = LowDimConfig(width=256, n_data=2000, optimizer="gd")
@@ -60,6 +72,8 @@ class SweepConfig:
     points: int = 9
     steps: int = 400
     check_every: int = 50
+    probe_step: int = 10
+    constants: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, LowDimConfig):
@@ -71,6 +85,9 @@ class SweepConfig:
         check_int(self.points, "points", 2)
         check_int(self.steps, "steps", 1)
         check_int(self.check_every, "check_every", 1)
+        check_int(self.probe_step, "probe_step", 1)
+        if self.probe_step > self.steps:
+            raise ValueError(f"probe_step must be <= steps ({self.steps}), got {self.probe_step}")
 
     @property
     def grid(self) -> NDArray[np.float64]:
@@ -175,6 +192,46 @@ def plot_sweep(rows: list[dict[str, Any]], K: float, title: str = "") -> Any:
     return fig
 
 
+class _ConstantsProbe:
+    """A monitor on every step (``K_lb``) and ``K_rel`` of the run's rule after ``probe_step`` steps."""
+
+    def __init__(self, model: Any, x: Any, y: Any, optimizer: str, probe_step: int, seed: int) -> None:
+        self.model, self.x, self.y = model, x, y
+        self.optimizer, self.probe_step, self.seed = optimizer, probe_step, seed
+        self.K_lb_max, self.K_lb_step, self.first_critical = 0.0, None, None
+        self.K_rel_rule: float | None = None
+        self.K_rel_products = 0
+        self.monitor: Any = None
+
+    def attach(self, opt: Any) -> None:
+        from ..torch.monitor import TrainingMonitor
+
+        self.opt = opt
+        self.monitor = TrainingMonitor(self.model, opt, warn=False, augmented=self.optimizer != "gd",
+                                       callback=self._on_record)
+
+    def _on_record(self, rec: Any) -> None:
+        if rec.K_lower_bound > self.K_lb_max:
+            self.K_lb_max, self.K_lb_step = rec.K_lower_bound, rec.step
+        if self.first_critical is None and rec.eta_K >= 1:
+            self.first_critical = rec.step
+        if rec.step + 1 == self.probe_step:
+            from ..torch.relative_sharpness import relative_sharpness
+            from .lowdim import _full_loss
+
+            rel = relative_sharpness(lambda: _full_loss(self.model, self.x, self.y), self.model, optimizer=self.opt,
+                                     tol=1e-3, seed=self.seed, max_products=100, lambda_max=False)
+            self.K_rel_rule, self.K_rel_products = rel.K_rel, rel.n_products
+
+    def summary(self, eta: float) -> dict[str, Any]:
+        if self.monitor is not None:
+            self.monitor.close()
+        K = self.K_rel_rule
+        return {"K_lb_max": self.K_lb_max, "K_lb_max_step": self.K_lb_step, "eta_K_lb_max": eta * self.K_lb_max,
+                "first_step_eta_K_lb_ge_1": self.first_critical, "K_rel_rule": K,
+                "eta_K_rel_rule": None if K is None else eta * K, "K_rel_rule_products": self.K_rel_products}
+
+
 def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress: bool = True) -> dict[str, Any]:
     """Sweep ``eta`` across ``1/K`` and record where the neuron cloud's topology first changes.
 
@@ -227,8 +284,11 @@ def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress
         for c in tqdm(config.grid, desc="sweep", disable=not progress, unit="lr"):
             eta = float(c) / K
             model = build_model(X0)
+            probe = _ConstantsProbe(model, x, y, base.optimizer, config.probe_step, base.seed) \
+                if config.constants else None
             res = train(model, x, y, base.with_(lr=eta), eta=eta,
-                        on_check=lambda step, X: quick_topology(X, f, tol))
+                        on_check=lambda step, X: quick_topology(X, f, tol),
+                        on_optimizer=None if probe is None else probe.attach)
             X1 = _neurons(model)
             recs = [h for h in res.history if "betti" in h]
             merged_any = any(h["distinct"] < start["distinct"] for h in recs)
@@ -243,7 +303,9 @@ def run_sweep(config: SweepConfig, run_dir: RunDirectory | None = None, progress
                 "first_change_step": first, "betti_start": start["betti"],
                 "betti_end": last["betti"] if last else None, "distinct_end": last["distinct"] if last else None,
                 "min_distance_ratio": min_distance_ratio(X0, X1), "loss_end": res.history[-1]["loss"],
-                "steps": res.steps,
+                "steps": res.steps, "eta_lambda_max": eta * K,
+                "eta_K_rel_start": eta * float(k["K_rel"]),
+                **({} if probe is None else probe.summary(eta)),
             })
     below = [r for r in rows if r["eta_K"] < 1]
     changed = [r for r in rows if r["outcome"] != "preserved"]

@@ -11,6 +11,11 @@ Importing this package imports torch; ``import invariance`` does not.
   :func:`augmented_neurons`.
 * :mod:`~invariance.torch.monitor`: :class:`TrainingMonitor`, optimizer hooks recording
   Lemma 2 ratios, Lemma 4's lower bound of K, merges, and warning past ``eta* = 1/K``.
+* :mod:`~invariance.torch.relative_sharpness`: :func:`relative_sharpness`, ``K_rel = ||Pi_R J_U Pi_R||``,
+  the neuron-relative constant of Lemma 4 (GD: the Hessian compressed to the relative subspace;
+  momentum/Adam: the stateless rule's Jacobian), beside ``lambda_max``.
+* :mod:`~invariance.torch.sharpness_tracker`: :class:`SharpnessTracker`, ``lambda_max`` and ``K_rel``
+  re-estimated every k steps from the previous Ritz vectors (``TrainingMonitor(sharpness_every=k)``).
 * :mod:`~invariance.torch.state`: the optimizer state moved with the neurons, wherever it is
   kept; :func:`register_state_permuter` for state the rules cannot see.
 * :mod:`~invariance.torch.certify`: :func:`certify` / :func:`assert_equivariant_optimizer`,
@@ -26,7 +31,9 @@ from .certify import (
     default_problem,
 )
 from .monitor import CriticalStepWarning, MonitorRecord, TrainingMonitor, step_statistics
+from .relative_sharpness import RelativeSharpness, relative_sharpness, stateless_rule
 from .rules import OPTIMIZERS, NeuronLoss, TorchRule, augmented_neurons, torch_rule
+from .sharpness_tracker import SharpnessRecord, SharpnessTracker
 from .specs import (
     ELEMENTWISE_MODULES,
     NeuronLayer,
@@ -64,4 +71,9 @@ __all__ = [
     "register_state_permuter",
     "unregister_state_permuter",
     "default_problem",
+    "relative_sharpness",
+    "RelativeSharpness",
+    "stateless_rule",
+    "SharpnessTracker",
+    "SharpnessRecord",
 ]

@@ -173,14 +173,16 @@ def stateless_rule(optimizer: torch.optim.Optimizer | None, params: Sequence[tor
         if float(group.get("momentum", 0.0)) == 0.0:
             return "gd", _sgd_rule(group), []
         first = any("momentum_buffer" not in st or st["momentum_buffer"] is None for st in state)
-        bufs = [torch.zeros_like(p) if first else st["momentum_buffer"].detach().clone() for p, st in zip(params, state)]
+        bufs = [torch.zeros_like(p) if first else st["momentum_buffer"].detach().clone()
+                for p, st in zip(params, state)]
         return "momentum", _momentum_rule(group, first), bufs
     if type(optimizer) in (torch.optim.Adam, torch.optim.AdamW):
         steps = {int(float(st["step"])) if "step" in st else 0 for st in state}
         if len(steps) != 1:
             raise ValueError(f"the layer's parameters are at different Adam steps {sorted(steps)}")
         step = steps.pop()
-        ms = [st["exp_avg"].detach().clone() if "exp_avg" in st else torch.zeros_like(p) for p, st in zip(params, state)]
+        ms = [st["exp_avg"].detach().clone() if "exp_avg" in st else torch.zeros_like(p)
+              for p, st in zip(params, state)]
         vs = [st["exp_avg_sq"].detach().clone() if "exp_avg_sq" in st else torch.zeros_like(p)
               for p, st in zip(params, state)]
         decoupled = type(optimizer) is torch.optim.AdamW
@@ -261,7 +263,8 @@ class RelativeSharpness:
         return format_table(["constant", "value", "critical eta", "products", "converged"], rows, left=1)
 
 
-def _layer_tensors(model: nn.Module, spec: NeuronSpec, layer: int | str) -> tuple[list[str], list[nn.Parameter], list[int]]:
+def _layer_tensors(model: nn.Module, spec: NeuronSpec,
+                   layer: int | str) -> tuple[list[str], list[nn.Parameter], list[int]]:
     params = dict(model.named_parameters())
     axes = spec.parameter_axes(layer, model=model)
     names = [ax.name for ax in axes]
@@ -284,7 +287,8 @@ def _jacobian_products(loss: torch.Tensor, params: Sequence[torch.Tensor], state
         raise ValueError(f"the rule returned {len(U)} updates for {len(params)} parameters and {len(st)} state tensors")
     for u, x in zip(U, inputs):
         if u.shape != x.shape:
-            raise ValueError(f"the rule returned an update of shape {tuple(u.shape)} for a tensor of shape {tuple(x.shape)}")
+            raise ValueError(f"the rule returned an update of shape {tuple(u.shape)} for a tensor of shape "
+                             f"{tuple(x.shape)}")
     sizes = [x.numel() for x in inputs]
     dummies = [torch.zeros_like(u, requires_grad=True) for u in U]
     jt_dummy = torch.autograd.grad(U, inputs, grad_outputs=dummies, create_graph=True, allow_unused=True)
