@@ -295,8 +295,7 @@ def extreme_eigenvalue(
         Q.append(nxt / nn)
     kept = []
     for k in list(range(min(keep, m))) + (list(range(max(m - keep, keep), m)) if which == "magnitude" else []):
-        s = torch.as_tensor(evecs[:, k], dtype=dtype, device=device)
-        y = s @ torch.stack(Q[:m])
+        y = torch.as_tensor(evecs[:, k], dtype=dtype, device=device) @ Qm  # Qm: the basis of the final space
         kept.append(y / torch.linalg.vector_norm(y))
     return RitzEstimate(value=value, error_bound=max(upper - value, 0.0), upper=upper, residual=residual,
                         gap=gap, n_products=n_products, converged=bool(converged or m >= dim), which=which,

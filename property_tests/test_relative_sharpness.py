@@ -91,6 +91,25 @@ def mlp(seed, width=6, d_in=2, act=torch.nn.Tanh, n=24):
     return model, loss
 
 
+def warm_adam(model, loss, steps):
+    """Adam (lr 1e-2) after ``steps`` full-batch steps: moments in every state entry."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    return opt
+
+
+def gd_step_record(model, L, spec, lr):
+    """The monitor's record of one GD step of a copy of ``model`` (``model`` itself stays at X)."""
+    before = spec.neuron_tensor(model)
+    moved = copy.deepcopy(model)
+    L(moved).backward()
+    torch.optim.SGD(moved.parameters(), lr=lr).step()
+    return step_statistics(before, spec.neuron_tensor(moved), lr)
+
+
 def layer_flat(model, spec):
     named = dict(model.named_parameters())
     axes = spec.parameter_axes(0, model=model)
@@ -131,11 +150,7 @@ def test_gd_matches_the_dense_compressed_hessian(seed):
 
 def test_adam_matches_the_dense_rule_jacobian():
     model, loss = mlp(3, width=5)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(4):
-        opt.zero_grad()
-        loss().backward()
-        opt.step()
+    opt = warm_adam(model, loss, steps=4)
     spec = neuron_spec(model)
     params, axes = layer_flat(model, spec)
     name, rule, state = stateless_rule(opt, params)
@@ -210,13 +225,7 @@ def segment_K(model, L, spec, i, j, nodes=6):
 def test_lemma4_lower_bound_is_below_the_segment_relative_constant(seed, width):
     model, L = make(seed, width)
     spec = neuron_spec(model)
-    lr = 1e-3
-    before = spec.neuron_tensor(model)
-    moved = copy.deepcopy(model)
-    opt = torch.optim.SGD(moved.parameters(), lr=lr)
-    L(moved).backward()
-    opt.step()
-    rec = step_statistics(before, spec.neuron_tensor(moved), lr)
+    rec = gd_step_record(model, L, spec, lr=1e-3)
     i, j = rec.K_pair
     K_seg = segment_K(model, L, spec, i, j)
     assert rec.K_lower_bound <= K_seg * (1 + 1e-6)
@@ -230,23 +239,14 @@ def test_negative_control_a_rule_that_is_not_p1_breaks_the_bound():
     extra = torch.linspace(-1, 1, width) * 5.0  # neuron i gets a drift 5 (2i/(n-1) - 1): the Hessian is unchanged
     model, L = make(0, width, extra)
     spec = neuron_spec(model)
-    lr = 1e-3
-    before = spec.neuron_tensor(model)
-    moved = copy.deepcopy(model)
-    L(moved).backward()
-    torch.optim.SGD(moved.parameters(), lr=lr).step()
-    rec = step_statistics(before, spec.neuron_tensor(moved), lr)
+    rec = gd_step_record(model, L, spec, lr=1e-3)
     i, j = rec.K_pair
     assert rec.K_lower_bound > 2 * segment_K(model, L, spec, i, j)
 
 
 def test_adam_close_pair_is_below_the_local_relative_constant():
     model, loss = mlp(7, width=5)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(3):
-        opt.zero_grad()
-        loss().backward()
-        opt.step()
+    opt = warm_adam(model, loss, steps=3)
     spec = neuron_spec(model)
     # neuron 1 := neuron 0 + a tiny offset, in parameters and in Adam's state (the particle of Sec. 5.2)
     params, axes = layer_flat(model, spec)

@@ -52,7 +52,11 @@ def test_lambda_max_matches_the_dense_hessian(seed):
     assert res.converged
     assert res.eigenvalue == pytest.approx(evals[-1], rel=1e-4)
     assert res.eigenvalue <= evals[-1] * (1 + 1e-12) + 1e-12  # a Ritz value never exceeds lambda_max
-    assert evals[-1] - res.eigenvalue <= max(res.error_bound, 1e-12 * abs(evals[-1]))  # the gap bound holds
+    # Kato-Temple is rigorous when the estimated gap does not exceed the true one (theta_2 <= lambda_2
+    # can make it larger: then the bound is an estimate, as documented); the error meets tol either way
+    if res.gap <= evals[-1] - evals[-2]:
+        assert evals[-1] - res.eigenvalue <= max(res.error_bound, 1e-12 * abs(evals[-1]))
+    assert evals[-1] - res.eigenvalue <= 1e-6 * abs(evals[-1])
     assert res.error_bound <= 1e-6 * abs(res.eigenvalue) * 1.01
     assert res.n_hvp <= len(evals) + 1
 

@@ -52,7 +52,7 @@ from torch import nn
 
 from ..arguments import check_int, check_positive, check_seed
 from ..krylov import RitzEstimate, extreme_eigenvalue
-from ..sharpness import SharpnessResult, critical_points, sharpness
+from ..sharpness import SharpnessResult, critical_points, hessian_vector_product, sharpness
 from ..tables import format_table
 from .rules import _resolve_spec
 from .specs import NeuronSpec
@@ -133,6 +133,20 @@ def _adam_rule(group: dict[str, Any], step: int, decoupled: bool) -> StatelessTo
     return rule
 
 
+def _layer_group(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]) -> dict[str, Any]:
+    """The param group of the layer's parameters (one set of hyperparameters, or ``ValueError``)."""
+    ids = {id(p) for p in params}
+    groups = [g for g in optimizer.param_groups if ids & {id(q) for q in g["params"]}]
+    if not groups:
+        raise ValueError("optimizer does not hold the layer's parameters")
+    keys = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "betas", "eps", "amsgrad", "maximize")
+    hyper = {tuple((k, str(g.get(k))) for k in keys) for g in groups}
+    if len(hyper) > 1:
+        raise ValueError("the layer's parameters are in param groups with different hyperparameters; "
+                         "pass rule= and state= explicitly")
+    return groups[0]
+
+
 def stateless_rule(optimizer: torch.optim.Optimizer | None, params: Sequence[torch.Tensor]
                    ) -> tuple[str, StatelessTorchRule, list[torch.Tensor]]:
     """``(name, rule, state)``: the stateless form (Sec. 5.2, eq. 16 re-indexed) of ``optimizer`` on ``params``.
@@ -156,16 +170,7 @@ def stateless_rule(optimizer: torch.optim.Optimizer | None, params: Sequence[tor
     """
     if optimizer is None:
         return "gd", _sgd_rule({}), []
-    ids = {id(p) for p in params}
-    groups = [g for g in optimizer.param_groups if ids & {id(q) for q in g["params"]}]
-    if not groups:
-        raise ValueError("optimizer does not hold the layer's parameters")
-    keys = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "betas", "eps", "amsgrad", "maximize")
-    hyper = {tuple((k, str(g.get(k))) for k in keys) for g in groups}
-    if len(hyper) > 1:
-        raise ValueError("the layer's parameters are in param groups with different hyperparameters; "
-                         "pass rule= and state= explicitly")
-    group = groups[0]
+    group = _layer_group(optimizer, params)
     if group.get("maximize", False) or group.get("amsgrad", False):
         raise ValueError(f"{type(optimizer).__name__} with maximize/amsgrad has no stateless form here; pass rule=")
     state = [optimizer.state.get(p, {}) for p in params]
@@ -420,26 +425,20 @@ def relative_sharpness(
     dim = int(sum(int(np.prod(s)) for s in shapes))
     like = params[0].detach()
     neuron_dim = dim // la.width
-    loss = loss_fn()
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise TypeError("loss_fn must return a scalar tensor")
     note = ""
     if name == "gd":
-        wd = 0.0 if optimizer is None else float(next(g for g in optimizer.param_groups
-                                                       if {id(p) for p in params} & {id(q) for q in g["params"]}
-                                                       ).get("weight_decay", 0.0))
-        grads = torch.autograd.grad(loss, params, create_graph=True)
-        sizes = [p.numel() for p in params]
+        wd = 0.0 if optimizer is None else float(_layer_group(optimizer, params).get("weight_decay", 0.0))
+        hvp, _ = hessian_vector_product(loss_fn, params)
 
         def hess(v: torch.Tensor) -> torch.Tensor:
-            vs = [part.view_as(p) for part, p in zip(torch.split(v, sizes), params)]
-            hv = torch.autograd.grad(grads, params, grad_outputs=vs, retain_graph=True, allow_unused=True)
-            out = torch.cat([(torch.zeros_like(p) if h is None else h).reshape(-1) for h, p in zip(hv, params)])
-            return out.detach() + wd * v
+            return hvp(v) + wd * v
 
         products: tuple[Callable[[torch.Tensor], torch.Tensor], ...] = (hess,)
         kind, operator = "sym", "Pi_R H Pi_R"
     else:
+        loss = loss_fn()
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise TypeError("loss_fn must return a scalar tensor")
         products = _jacobian_products(loss, params, st, the_rule)
         kind, operator = "gram", "Pi_R J Pi_R"
     try:
