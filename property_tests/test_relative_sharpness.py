@@ -13,7 +13,15 @@ from invariance.krylov import extreme_eigenvalue
 from invariance.torch import NeuronLayer, NeuronSpec, ParameterAxis, neuron_spec, step_statistics
 from invariance.torch.relative_sharpness import layer_projectors, relative_sharpness, stateless_rule
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64_default():
+    """float64 for this module's tensors, restored afterwards (other modules build float32 models)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 # -- a symmetric quadratic with known relative and collective spectra ----------------------------------
