@@ -274,3 +274,72 @@ def test_topology_diagnostics_every_k_records():
     assert first.diagnostics is not None and second.diagnostics is None and third.diagnostics is not None
     assert first.diagnostics.mechanism == "none" and first.diagnostics.fixed_betti == ((1, 1), (1, 1))
     assert json.loads(mon.to_json())["records"][0]["diagnostics"]["mechanism"] == "none"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tiles_cover_the_upper_triangle_exactly_once(seed, monkeypatch):
+    """Many small tiles (rows x columns) give the dense answers, pair counts and merges included."""
+    from invariance.torch import monitor
+
+    monkeypatch.setattr(monitor, "DEFAULT_TILE_PAIRS", 8)
+    rng = np.random.default_rng(seed)
+    n, D = int(rng.integers(15, 60)), int(rng.integers(1, 5))
+    X = rng.normal(size=(n, D))
+    X1 = X - 0.2 * np.sin(2 * X)
+    X1[5] = X1[2] + 1e-6  # one merge (and the smallest ratio), in whatever tile it falls
+    ref = step_statistics(X, X1, 0.2, block_size=n)  # one tile
+    d, d1, du = pdist(X), pdist(X1), pdist(X1 - X) / 0.2
+    for block_size in (1, 3, 7):
+        rec = step_statistics(X, X1, 0.2, block_size=block_size)
+        assert rec.distinct_pairs == rec.pairs == d.size
+        assert math.isclose(rec.min_ratio, float((d1 / d).min()), rel_tol=1e-9)
+        assert math.isclose(rec.max_ratio, float((d1 / d).max()), rel_tol=1e-9)
+        assert math.isclose(rec.K_lower_bound, float((du / d).max()), rel_tol=1e-9)
+        assert rec.merged_pairs == ref.merged_pairs >= 1 and rec.n_distinct == ref.n_distinct
+        assert (rec.K_pair, rec.min_pair, rec.max_pair) == (ref.K_pair, ref.min_pair, ref.max_pair)
+
+
+def _mlp_run(every, steps=8, tamper=False):
+    """A GD run of a 5-40-1 MLP watched by a monitor, with the neuron clouds before/after each step."""
+    from invariance.torch import mlp_spec
+    from invariance.torch.rules import layer_rows
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 40), torch.nn.Tanh(), torch.nn.Linear(40, 1)).double()
+    X, y = torch.randn(64, 5, dtype=torch.float64), torch.randn(64, 1, dtype=torch.float64)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    spec = mlp_spec(model)
+
+    def cloud():
+        return layer_rows(spec, model, 0, dict(model.named_parameters())).double().clone()
+
+    mon = TrainingMonitor(model, opt, every=every, warn=False, block_size=16)
+    pairs = []
+    for _ in range(steps):
+        before = cloud()
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+        pairs.append((before, cloud()))
+        if tamper:  # a change between steps that the optimizer does not make (here: weight clipping)
+            with torch.no_grad():
+                model[0].weight.clamp_(-0.3, 0.3)
+    mon.close()
+    return mon, pairs
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_every_step_reuses_the_previous_distances_only_when_the_cloud_is_unchanged(tamper):
+    mon, pairs = _mlp_run(every=1, tamper=tamper)
+    assert mon.reused == (0 if tamper else len(pairs) - 1)
+    fields = ("K_lower_bound", "K_pair", "min_ratio", "min_pair", "max_ratio", "max_pair", "K_lemma2",
+              "ratios_outside", "merged_pairs", "diameter_before", "diameter_after")
+    for rec, (before, after) in zip(mon.records, pairs):
+        fresh = step_statistics(before, after, 0.3, block_size=16)
+        for f in fields:
+            assert getattr(rec, f) == getattr(fresh, f), f
+
+
+def test_recording_every_other_step_never_reuses():
+    mon, pairs = _mlp_run(every=2)
+    assert mon.reused == 0 and len(mon.records) == len(pairs) // 2

@@ -27,16 +27,23 @@ satisfies in exact arithmetic (``|r_ij - 1| <= eta ||U_i - U_j|| / ||x_i - x_j||
 the count is then a consistency check, 0 up to round-off. With ``K`` (e.g. ``lambda_max``
 of the Hessian, :func:`invariance.sharpness.sharpness`) it tests Lemma 2 for that ``K``.
 
-**Blockwise.** Distances are computed in blocks of rows against the columns to their
-right (the upper triangle), never as the full ``n x n`` matrix: ``block_size`` rows at a
-time (by default ``2**22 // n`` rows, so that a block holds about four million pairs), so
-memory is ``O(block_size * n + n D)``. Squared distances come from Gram matrices of the
-centred clouds, ``||a||^2 + ||b||^2 - 2 a.b``, in float64 on the parameters' device; pairs
-where that formula loses accuracy (``d^2 < 1e-6 (||a||^2 + ||b||^2)``: close pairs,
-coincident pairs) are recomputed from the differences, so every distance is accurate to
-about ``1e-8`` relative and exact zeros stay zeros. For 65,536 neurons in R^3 a pass
-(2.1e9 pairs) holds about 170 MB above the baseline, where the dense matrix would take
-32 GB (``benchmarks/results/monitor.md``).
+**Blockwise.** Distances are computed in tiles of the upper triangle, never as the full
+``n x n`` matrix: ``block_size`` rows (default 256) against ``DEFAULT_TILE_PAIRS // block_size``
+columns at a time, tiles that stay in cache, so memory is ``O(block_size * n + n D)``.
+Squared distances come from Gram matrices of the centred clouds, ``||a||^2 + ||b||^2 - 2 a.b``,
+in float64 on the parameters' device; pairs where that formula loses accuracy
+(``d^2 < 1e-6 (||a||^2 + ||b||^2)``: pairs close or coincident before or after the step) are
+recomputed from the differences, so every distance is accurate to about ``1e-8`` relative and exact zeros stay
+zeros. For 65,536 neurons in R^3 a pass (2.1e9 pairs) holds under 200 MB above the baseline,
+where the dense matrix would take 32 GB (``benchmarks/results/monitor.md``).
+
+**Every step.** A pass costs three Gram products (``X``, ``X'``, ``X' - X``). When the monitor
+records every step and ``2 n^2`` float64 fit in :data:`CACHE_BYTES` (256 MB: ``n <= 4096``), it
+keeps the previous step's ``d'^2`` and uses it as this step's ``d^2`` (the cloud before this step
+is checked to equal, bit for bit, the cloud after the last one): two products instead of three.
+The pass still costs about as many multiply-adds as one GEMM of the layer's size, so on a CPU
+where the training step is itself a few such GEMMs it is not negligible: record every ``k``
+steps (``every=k``) where that matters (measured in ``benchmarks/results/monitor.md``).
 
 **Stateful optimizers.** By default the cloud is the neurons' parameters ``theta_i``; with
 ``augmented=True`` it is the particles of Section 5.2, ``(theta_i, state_i)``, with every
@@ -72,11 +79,13 @@ from ..tolerances import default_tolerance
 from .rules import _resolve_spec, layer_rows
 from .specs import NeuronSpec
 
-__all__ = ["CriticalStepWarning", "MonitorRecord", "TrainingMonitor", "step_statistics", "DEFAULT_BLOCK_PAIRS"]
+__all__ = ["CriticalStepWarning", "MonitorRecord", "TrainingMonitor", "step_statistics", "DEFAULT_TILE_PAIRS"]
 
-#: Pairs per block when ``block_size`` is not given (rows = ``DEFAULT_BLOCK_PAIRS // n``).
-DEFAULT_BLOCK_PAIRS = 2**22
+#: Pairs per tile of the blockwise pass (``block_size`` rows by ``DEFAULT_TILE_PAIRS // block_size`` columns).
+DEFAULT_TILE_PAIRS = 2**18
 
+#: Memory the monitor may keep between steps for the previous step's ``n x n`` distances (two buffers).
+CACHE_BYTES = 2**28
 #: Pairs whose Gram-formula ``d^2`` is below this fraction of ``||a||^2 + ||b||^2`` are recomputed exactly.
 _RELIABLE = 1e-6
 #: Relative slack of the band check on distances (the accuracy of the blockwise distances).
@@ -224,19 +233,25 @@ def _gram(a: torch.Tensor, na: torch.Tensor, b: torch.Tensor, nb: torch.Tensor) 
 
 def _fix_close_pairs(mats: Sequence[torch.Tensor], clouds: Sequence[torch.Tensor], norms: Sequence[torch.Tensor],
                      r0: int, c0: int) -> None:
-    """Recompute, from differences, every entry whose pair is close *before* the step, in place.
+    """Recompute, from differences, every entry whose pair is close before *or after* the step, in place.
 
     The Gram formula has absolute error about ``eps (||a||^2 + ||b||^2)``; that is relative
     error ``<= 1e-10`` on ``d^2`` unless ``d^2 < 1e-6 (||a||^2 + ||b||^2)``. Those pairs (close
-    or coincident neurons, the only ones where ratios ``d'/d`` and ``||dU||/d`` could be
-    spoiled) are recomputed exactly in all three matrices: coincident pairs stay exactly 0.
+    or coincident neurons, in ``X`` or in ``X'``: the only ones where ratios ``d'/d`` and
+    ``||dU||/d`` could be spoiled) are recomputed exactly in all the matrices: coincident pairs
+    stay exactly 0.
     """
-    d2 = mats[0]
-    rows, cols = int(d2.shape[0]), int(d2.shape[1])
-    na, nb = norms[0][r0:r0 + rows], norms[0][c0:c0 + cols]
-    if float(d2.min()) >= _RELIABLE * (float(na.max()) + float(nb.max())):  # cheap pre-filter
+    rows, cols = int(mats[0].shape[0]), int(mats[0].shape[1])
+    close: torch.Tensor | None = None
+    for M, q in zip(mats[:2], norms[:2]):
+        na, nb = q[r0:r0 + rows], q[c0:c0 + cols]
+        if float(M.min()) >= _RELIABLE * (float(na.max()) + float(nb.max())):  # cheap pre-filter
+            continue
+        here = M < _RELIABLE * (na.unsqueeze(1) + nb.unsqueeze(0))
+        close = here if close is None else close | here
+    if close is None:
         return
-    ii, jj = torch.nonzero(d2 < _RELIABLE * (na.unsqueeze(1) + nb.unsqueeze(0)), as_tuple=True)
+    ii, jj = torch.nonzero(close, as_tuple=True)
     chunk = max(1, 2**22 // max(1, int(clouds[0].shape[1])))
     for s in range(0, int(ii.numel()), chunk):
         i, j = ii[s:s + chunk], jj[s:s + chunk]
@@ -362,23 +377,40 @@ class _Accumulator:
                                     vals[rest].cpu().numpy()))
 
 
-def _blocks(clouds: Sequence[torch.Tensor], norms: Sequence[torch.Tensor], block_size: int,
+def _blocks(clouds: Sequence[torch.Tensor], norms: Sequence[torch.Tensor], rows: int, cols: int,
+            d2_before: torch.Tensor | None = None, d2_after: torch.Tensor | None = None,
             ) -> Iterator[tuple[int, int, list[torch.Tensor], torch.Tensor | None]]:
-    """Parts of the upper triangle: ``(r0, c0, [d2, d'2, dD2], mask)``, exact where pairs are close.
+    """Tiles of the upper triangle: ``(r0, c0, [d2, d'2, dD2], mask)``, exact where pairs are close.
 
     Rows ``s..e`` against columns ``s..e`` (the diagonal square, masked to ``i < j``), then
-    against columns ``e..n`` (no mask needed).
+    against columns ``e..n`` in tiles of ``cols`` columns (no mask needed): tiles small enough
+    to stay in cache, large enough for an efficient GEMM.
+
+    ``d2_before``: the squared distances of ``clouds[0]`` (an ``n x n`` matrix of which the upper
+    triangle is read, e.g. the previous step's ``d2_after``), instead of its Gram product.
+    ``d2_after``: an ``n x n`` matrix that receives ``d'^2`` of every tile (upper triangle).
     """
     n = int(clouds[0].shape[0])
-    size = min(block_size, n)
+    size = min(rows, n)
     tri = torch.ones(size, size, dtype=torch.bool, device=clouds[0].device).triu_(1)
-    for s in range(0, n - 1, block_size):
-        e = min(n, s + block_size)
-        for c0, c1, mask in ((s, e, tri[: e - s, : e - s]), (e, n, None)):
-            if c1 > c0:
-                mats = [_gram(c[s:e], q[s:e], c[c0:c1], q[c0:c1]) for c, q in zip(clouds, norms)]
-                _fix_close_pairs(mats, clouds, norms, s, c0)
-                yield s, c0, mats, mask
+    for s in range(0, n - 1, rows):
+        e = min(n, s + rows)
+        spans = [(s, e, tri[: e - s, : e - s])] + [(c, min(n, c + cols), None) for c in range(e, n, cols)]
+        for c0, c1, mask in spans:
+            mats = [_gram(c[s:e], q[s:e], c[c0:c1], q[c0:c1]) for c, q in zip(clouds, norms)
+                    if d2_before is None or c is not clouds[0]]
+            if d2_before is not None:
+                mats.insert(0, d2_before[s:e, c0:c1])
+            _fix_close_pairs(mats, clouds, norms, s, c0)
+            if d2_after is not None:
+                d2_after[s:e, c0:c1] = mats[1]
+            yield s, c0, mats, mask
+
+
+def _tiling(n: int, block_size: int | None) -> tuple[int, int]:
+    """Rows and columns per tile: ``block_size`` rows (default 256) by ``DEFAULT_TILE_PAIRS // rows`` columns."""
+    rows = min(n, 256) if block_size is None else min(n, check_int(block_size, "block_size", 1))
+    return rows, max(rows, DEFAULT_TILE_PAIRS // rows)
 
 
 def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | ArrayLike, eta: float, *,
@@ -396,7 +428,7 @@ def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | Arra
         eta: the step size ``> 0``.
         K: a claimed constant for the Lemma 2 band (default: ``K_lb``).
         merge_tolerance: merges are pairs within ``merge_tolerance * diam(X')``, ``> 0``.
-        block_size: rows per block (default ``max(1, DEFAULT_BLOCK_PAIRS // n)``).
+        block_size: rows per tile (default 256; each tile has ``DEFAULT_TILE_PAIRS // block_size`` columns).
         step: the step index stored in the record.
 
     Returns:
@@ -411,7 +443,6 @@ def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | Arra
         >>> rec.K_lower_bound, rec.eta_K, rec.min_ratio, rec.max_ratio, rec.ratios_outside
         (2.0, 0.5, 0.5, 0.5, 0)
     """
-    start = time.perf_counter()
     x = _as_cloud(before, "before")
     x1 = _as_cloud(after, "after").to(x.device)
     if x.shape != x1.shape:
@@ -420,18 +451,23 @@ def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | Arra
     if K is not None:
         K = check_positive(K, "K", "a finite constant > 0 (P2-K)")
     merge_tolerance = check_positive(merge_tolerance, "merge_tolerance")
+    rows, cols = _tiling(int(x.shape[0]), block_size)
+    return _statistics(x, x1, eta, K, merge_tolerance, rows, cols, int(step))
+
+
+def _statistics(x: torch.Tensor, x1: torch.Tensor, eta: float, K: float | None, merge_tolerance: float, rows: int,
+                cols: int, step: int, d2_before: torch.Tensor | None = None,
+                d2_after: torch.Tensor | None = None) -> MonitorRecord:
+    """:func:`step_statistics` on checked float64 clouds; ``d2_before``/``d2_after`` as in :func:`_blocks`."""
+    start = time.perf_counter()
     n, D = int(x.shape[0]), int(x.shape[1])
-    if block_size is None:
-        block_size = max(1, min(n, DEFAULT_BLOCK_PAIRS // n))
-    else:
-        block_size = check_int(block_size, "block_size", 1)
     coincide = default_tolerance(np.float64).bound(float(torch.linalg.vector_norm(x, dim=1).max()))
     clouds = [c - c.mean(dim=0) for c in (x, x1, x1 - x)]
     norms = [(c * c).sum(dim=1) for c in clouds]
     radius_after = float(norms[1].max().sqrt())
     sure_merge = merge_tolerance * radius_after  # diam(X') is in [radius, 2 radius] (radius about the mean)
     acc = _Accumulator(n, eta, K, coincide, sure_merge, 2.0 * sure_merge)
-    for r0, c0, (d2, d12, du2), mask in _blocks(clouds, norms, block_size):
+    for r0, c0, (d2, d12, du2), mask in _blocks(clouds, norms, rows, cols, d2_before, d2_after):
         acc.add(d2, d12, du2, r0, c0, mask)
     diam0, diam1 = math.sqrt(acc.diam0_2), math.sqrt(acc.diam1_2)
     threshold = merge_tolerance * diam1
@@ -451,11 +487,11 @@ def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | Arra
     if K is None:
         lo, hi = 1.0 - eta * K_lb, 1.0 + eta * K_lb
         if K2 > K_lb * (1.0 + 1e-6) + 1e-12:  # only round-off can put a ratio outside K_lb's band: count them
-            outside = _count_outside(clouds, norms, lo, hi, coincide, block_size)
+            outside = _count_outside(clouds, norms, lo, hi, coincide, rows, cols)
     else:
         lo, hi = acc.lo, acc.hi
     return MonitorRecord(
-        step=int(step), eta=eta, n_neurons=n, dim=D, pairs=n * (n - 1) // 2, distinct_pairs=acc.distinct,
+        step=step, eta=eta, n_neurons=n, dim=D, pairs=n * (n - 1) // 2, distinct_pairs=acc.distinct,
         K_lower_bound=K_lb, K_pair=acc.K_pair, eta_K=eta * K_lb, critical=eta * K_lb >= 1.0, K_lemma2=K2,
         min_ratio=rmin, min_pair=acc.pmin, max_ratio=rmax, max_pair=acc.pmax, K=K, lower_bound=lo, upper_bound=hi,
         ratios_outside=outside, coincident_pairs=acc.coincident, coincident_split=acc.split,
@@ -465,9 +501,9 @@ def step_statistics(before: torch.Tensor | ArrayLike, after: torch.Tensor | Arra
 
 
 def _count_outside(clouds: Sequence[torch.Tensor], norms: Sequence[torch.Tensor], lo: float, hi: float,
-                   coincide: float, block_size: int) -> int:
+                   coincide: float, rows: int, cols: int) -> int:
     count = 0
-    for _, _, (d2, d12), mask in _blocks(clouds[:2], norms[:2], block_size):
+    for _, _, (d2, d12), mask in _blocks(clouds[:2], norms[:2], rows, cols):
         d, d1 = d2.sqrt(), d12.sqrt()
         slack = _BAND_RTOL * (d + d1) + coincide
         out = (d > coincide) & ((d1 < lo * d - slack) | (d1 > hi * d + slack))
@@ -492,7 +528,7 @@ class TrainingMonitor:
             layer, read at every step (so schedulers are followed).
         every: record every ``every``-th step (``>= 1``).
         merge_tolerance: relative merge tolerance (a fraction of the diameter), ``> 0``.
-        block_size: rows per block of the pairwise pass (default ``2**22 // n``).
+        block_size: rows per tile of the pairwise pass (default 256).
         warn: issue :class:`CriticalStepWarning` when ``eta K_lb`` crosses 1 upwards.
         K: a claimed constant for the Lemma 2 band (default ``K_lb`` of each step).
         augmented: watch the particles ``(theta_i, state_i)`` of Section 5.2 instead of ``theta_i``.
@@ -584,6 +620,10 @@ class TrainingMonitor:
         self._before_state: dict[str, torch.Tensor] = {}
         self._eta = math.nan
         self._was_critical = False
+        self._distances: tuple[torch.Tensor, torch.Tensor] | None = None  # (cloud after, its d^2 upper triangle)
+        self._spare: torch.Tensor | None = None
+        #: How many recorded steps reused the previous step's distances.
+        self.reused = 0
         self._handles = [optimizer.register_step_pre_hook(self._pre_hook),
                          optimizer.register_step_post_hook(self._post_hook)]
 
@@ -637,8 +677,7 @@ class TrainingMonitor:
             warnings.warn(f"step {step}: the watched neurons are not finite (the run diverged); step not recorded",
                           UserWarning, stacklevel=3)
             return
-        rec = step_statistics(before, after, self._eta, K=self.K, merge_tolerance=self.merge_tolerance,
-                              block_size=self.block_size, step=step)
+        rec = self._statistics(before, after, step)
         if self._diagnose_fn is not None and self.diagnose_every and len(self._records) % self.diagnose_every == 0:
             rec = dataclasses.replace(rec, diagnostics=self._diagnose(before, after))
         if tracked is not None:
@@ -652,6 +691,29 @@ class TrainingMonitor:
         self._was_critical = rec.critical
         if self.callback is not None:
             self.callback(rec)
+
+    def _statistics(self, before: torch.Tensor, after: torch.Tensor, step: int) -> MonitorRecord:
+        """:func:`step_statistics`, reusing the previous step's ``d'^2`` as this step's ``d^2`` when the
+        cloud before this step is, bit for bit, the cloud after the previous recorded one (every step
+        recorded): one Gram product of three saved. The ``n x n`` matrices are kept only while
+        ``2 n^2`` float64 fit in :data:`CACHE_BYTES`."""
+        n = int(before.shape[0])
+        rows, cols = _tiling(n, self.block_size)
+        prev = self._distances
+        d2_before = prev[1] if prev is not None and prev[0].shape == before.shape and torch.equal(prev[0], before) \
+            else None
+        keep = self.every == 1 and 2 * n * n * 8 <= CACHE_BYTES
+        d2_after = None
+        if keep:
+            spare = self._spare
+            d2_after = spare if spare is not None and spare.shape == (n, n) and spare.device == before.device \
+                else torch.empty(n, n, dtype=torch.float64, device=before.device)
+        rec = _statistics(before, after, self._eta, self.K, self.merge_tolerance, rows, cols, step, d2_before,
+                          d2_after)
+        self._spare = prev[1] if prev is not None else None
+        self._distances = (after, d2_after) if d2_after is not None else None
+        self.reused += d2_before is not None
+        return rec
 
     def _diagnose(self, before: torch.Tensor, after: torch.Tensor) -> Any:
         """Hook point: ``breakdown_diagnostics(before, after, **diagnose_options)`` on numpy clouds."""
@@ -711,6 +773,7 @@ class TrainingMonitor:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._distances = self._spare = None
 
     def __enter__(self) -> TrainingMonitor:
         return self
