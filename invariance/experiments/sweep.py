@@ -152,8 +152,10 @@ def _outcome(merged: bool, betti: bool, diverged: bool) -> str:
 
 
 def plot_sweep(rows: list[dict[str, Any]], K: float, title: str = "") -> Any:
-    """Figure: outcome per learning rate (top) and distinct neurons lost / min distance ratio (bottom),
-    against ``eta`` on a log axis, with vertical lines at ``eta = 1/K`` and ``2/K``. The caller saves it."""
+    """Figure: outcome per learning rate (top), distinct neurons lost / min distance ratio (middle)
+    and, where the rows have them, ``eta lambda_max``, ``eta K_rel`` (the run's rule) and the run's
+    largest ``eta K_lb`` (bottom, with the line ``eta C = 1``), against ``eta`` on a log axis, with
+    vertical lines at ``eta = 1/K`` and ``2/K``. The caller saves it."""
     from .records import _use_agg
 
     _use_agg()
@@ -163,7 +165,13 @@ def plot_sweep(rows: list[dict[str, Any]], K: float, title: str = "") -> Any:
     level = np.array([OUTCOMES.index(r["outcome"]) for r in rows])
     colours = {"preserved": "tab:green", "merged": "tab:orange", "betti": "tab:purple", "merged+betti": "tab:red",
                "diverged": "black"}
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
+    constants = [(key, label, c) for key, label, c in (("eta_lambda_max", "eta lambda_max (start)", "tab:red"),
+                                                       ("eta_K_rel_rule", "eta K_rel (the run's rule)", "tab:blue"),
+                                                       ("eta_K_lb_max", "eta K_lb (max over the run)", "tab:green"))
+                 if any(isinstance(r.get(key), (int, float)) for r in rows)]
+    n_panels = 3 if constants else 2
+    fig, axes = plt.subplots(n_panels, 1, figsize=(7.5, 3 * n_panels), sharex=True)
+    ax1, ax2 = axes[0], axes[1]
     for name in OUTCOMES:
         sel = [r["outcome"] == name for r in rows]
         if any(sel):
@@ -173,19 +181,31 @@ def plot_sweep(rows: list[dict[str, Any]], K: float, title: str = "") -> Any:
     ax1.set_ylim(-0.5, len(OUTCOMES) - 0.5)
     merged = np.array([r["merged"] if r["merged"] is not None else np.nan for r in rows], dtype=float)
     ratio = np.array([r["min_distance_ratio"] for r in rows], dtype=float)
-    ax2.plot(etas, merged, "o-", color="tab:orange", label="neurons lost to merges")
-    ax2.set_ylabel("neurons lost to merges")
+    (h1,) = ax2.plot(etas, merged, "o-", color="tab:orange", label="neurons lost to merges (left)")
+    ax2.set_ylabel("neurons lost to merges", color="tab:orange")
+    ax2.tick_params(axis="y", colors="tab:orange")
     ax3 = ax2.twinx()
-    ax3.plot(etas, ratio, "s--", color="tab:blue", label="min distance ratio")
+    (h2,) = ax3.plot(etas, ratio, "s--", color="tab:blue", label="min distance ratio, end / start (right)")
     ax3.set_yscale("log")
-    ax3.set_ylabel("min pairwise distance ratio (end / start)")
-    for ax in (ax1, ax2):
+    ax3.set_ylabel("min distance ratio", color="tab:blue")
+    ax3.tick_params(axis="y", colors="tab:blue")
+    ax2.legend(handles=[h1, h2], fontsize=8, loc="upper left")
+    if constants:
+        ax4 = axes[2]
+        for key, label, c in constants:
+            vals = np.array([r.get(key) if isinstance(r.get(key), (int, float)) else np.nan for r in rows], dtype=float)
+            ax4.plot(etas, vals, "o-", color=c, label=label)
+        ax4.axhline(1.0, color="k", lw=1, ls="--", label="eta C = 1")
+        ax4.set_yscale("log")
+        ax4.set_ylabel("eta * C")
+        ax4.legend(fontsize=8, loc="upper left")
+    for ax in axes:
         ax.axvline(1.0 / K, color="tab:red", ls="-", label="eta = 1/K" if ax is ax1 else None)
         ax.axvline(2.0 / K, color="gray", ls=":", label="eta = 2/K" if ax is ax1 else None)
         ax.set_xscale("log")
         ax.grid(alpha=0.3)
     ax1.legend(fontsize=8, loc="upper left")
-    ax2.set_xlabel("learning rate eta")
+    axes[-1].set_xlabel("learning rate eta")
     if title:
         ax1.set_title(title)
     fig.tight_layout()
