@@ -1,5 +1,6 @@
 """The training monitor: Lemmas 1, 2 and 4 and merges, blockwise, on real optimizer steps."""
 
+import dataclasses
 import json
 import math
 import warnings
@@ -343,3 +344,54 @@ def test_every_step_reuses_the_previous_distances_only_when_the_cloud_is_unchang
 def test_recording_every_other_step_never_reuses():
     mon, pairs = _mlp_run(every=2)
     assert mon.reused == 0 and len(mon.records) == len(pairs) // 2
+
+
+def _watched_gd(background, lr=0.3, steps=10, **kw):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 40), torch.nn.Tanh(), torch.nn.Linear(40, 1)).double()
+    X, y = torch.randn(64, 5, dtype=torch.float64), torch.randn(64, 1, dtype=torch.float64)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    seen = []
+    mon = TrainingMonitor(model, opt, background=background, callback=lambda r: seen.append(r.step), **kw)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+    return mon, seen
+
+
+def test_background_passes_give_the_same_records_in_step_order():
+    fg, _ = _watched_gd(False, warn=False)
+    bg, seen = _watched_gd(True, warn=False, max_pending=1)
+    recs = bg.records  # waits for the worker
+    assert [r.step for r in recs] == list(range(10)) and seen == list(range(10))
+    for a, b in zip(fg.records, recs):
+        assert dataclasses.replace(a, seconds=0.0) == dataclasses.replace(b, seconds=0.0)
+    assert bg.reused == fg.reused == 9
+    bg.close()
+    fg.close()
+
+
+def test_background_warnings_arrive_on_the_training_thread():
+    with pytest.warns(CriticalStepWarning):
+        mon, _ = _watched_gd(True, lr=200.0, steps=3)
+        mon.wait()
+    assert any(r.critical for r in mon.records)
+    mon.close()
+
+
+def test_background_errors_are_raised_not_lost():
+    mon, _ = _watched_gd(True, steps=0, warn=False)
+
+    def broken(*args):
+        raise RuntimeError("boom in the pass")
+
+    mon._record = broken
+    torch.manual_seed(0)
+    opt = mon.optimizer
+    for p in mon.model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    with pytest.raises(RuntimeError, match="boom in the pass"):
+        mon.wait()
+    mon.close()

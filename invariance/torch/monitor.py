@@ -43,7 +43,9 @@ keeps the previous step's ``d'^2`` and uses it as this step's ``d^2`` (the cloud
 is checked to equal, bit for bit, the cloud after the last one): two products instead of three.
 The pass still costs about as many multiply-adds as one GEMM of the layer's size, so on a CPU
 where the training step is itself a few such GEMMs it is not negligible: record every ``k``
-steps (``every=k``) where that matters (measured in ``benchmarks/results/monitor.md``).
+steps (``every=k``), or run the pass on a worker thread (``background=True``: the hooks only
+copy the clouds, records arrive in step order a step or two later) where a core is idle
+(measured in ``benchmarks/results/monitor.md``).
 
 **Stateful optimizers.** By default the cloud is the neurons' parameters ``theta_i``; with
 ``augmented=True`` it is the particles of Section 5.2, ``(theta_i, state_i)``, with every
@@ -60,6 +62,8 @@ it raises ``NotImplementedError`` (the hook point is :meth:`TrainingMonitor._dia
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import json
 import math
@@ -540,6 +544,13 @@ class TrainingMonitor:
             the estimate to that step's record; needs ``loss_fn``.
         loss_fn: ``() -> scalar tensor``, the full-batch loss at the current parameters.
         sharpness_options: keyword arguments of the tracker (``relative``, ``tol``, ``block``, ``seed``).
+        background: run each step's pairwise pass on a worker thread while training goes on (the
+            hooks only copy the two clouds). Records, warnings and callbacks still arrive in step
+            order on the training thread: at a later step, or when :attr:`records`, :meth:`wait`,
+            :meth:`table`, :meth:`as_dict` or :meth:`close` is called. It pays where a core (or the
+            CPU beside a GPU) is idle; on a machine whose cores all train, it only moves the cost.
+        max_pending: in the background, at most this many passes wait; a step beyond that waits for
+            the oldest (memory stays bounded when the pass is slower than a step).
 
     Raises:
         ValueError: the optimizer does not hold the layer's parameters; their groups have
@@ -567,7 +578,8 @@ class TrainingMonitor:
                  diagnose_options: dict[str, Any] | None = None,
                  callback: Callable[[MonitorRecord], None] | None = None,
                  sharpness_every: int | None = None, loss_fn: Callable[[], torch.Tensor] | None = None,
-                 sharpness_options: dict[str, Any] | None = None) -> None:
+                 sharpness_options: dict[str, Any] | None = None, background: bool = False,
+                 max_pending: int = 2) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         self.spec = _resolve_spec(model, spec)
@@ -624,6 +636,12 @@ class TrainingMonitor:
         self._spare: torch.Tensor | None = None
         #: How many recorded steps reused the previous step's distances.
         self.reused = 0
+        self.background = bool(background)
+        self.max_pending = check_int(max_pending, "max_pending", 1)
+        self._pending: collections.deque[concurrent.futures.Future[MonitorRecord]] = collections.deque()
+        self._executor = (concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariance-monitor")
+                          if self.background else None)
+        self._submitted = 0
         self._handles = [optimizer.register_step_pre_hook(self._pre_hook),
                          optimizer.register_step_post_hook(self._post_hook)]
 
@@ -677,11 +695,37 @@ class TrainingMonitor:
             warnings.warn(f"step {step}: the watched neurons are not finite (the run diverged); step not recorded",
                           UserWarning, stacklevel=3)
             return
-        rec = self._statistics(before, after, step)
-        if self._diagnose_fn is not None and self.diagnose_every and len(self._records) % self.diagnose_every == 0:
+        index, self._submitted = self._submitted, self._submitted + 1
+        diagnose = self._diagnose_fn is not None and bool(self.diagnose_every) and index % self.diagnose_every == 0
+        if self._executor is None:
+            self._deliver(self._record(before, after, step, self._eta, diagnose, tracked))
+            return
+        self._drain(block=False)
+        self._pending.append(self._executor.submit(self._record, before, after, step, self._eta, diagnose, tracked))
+        while len(self._pending) > self.max_pending:
+            self._deliver(self._pending.popleft().result())
+
+    def _record(self, before: torch.Tensor, after: torch.Tensor, step: int, eta: float, diagnose: bool,
+                tracked: Any) -> MonitorRecord:
+        """The record of one step (on the worker thread in the background)."""
+        rec = self._statistics(before, after, step, eta)
+        if diagnose:
             rec = dataclasses.replace(rec, diagnostics=self._diagnose(before, after))
         if tracked is not None:
             rec = dataclasses.replace(rec, sharpness=tracked)
+        return rec
+
+    def _drain(self, block: bool) -> None:
+        """Deliver finished background records in step order (all of them if ``block``)."""
+        while self._pending and (block or self._pending[0].done()):
+            self._deliver(self._pending.popleft().result())
+
+    def wait(self) -> None:
+        """Block until every background pass is done and its record delivered (no-op otherwise)."""
+        self._drain(block=True)
+
+    def _deliver(self, rec: MonitorRecord) -> None:
+        step = rec.step
         self._records.append(rec)
         if self.warn and rec.critical and not self._was_critical:
             warnings.warn(CriticalStepWarning(
@@ -692,7 +736,7 @@ class TrainingMonitor:
         if self.callback is not None:
             self.callback(rec)
 
-    def _statistics(self, before: torch.Tensor, after: torch.Tensor, step: int) -> MonitorRecord:
+    def _statistics(self, before: torch.Tensor, after: torch.Tensor, step: int, eta: float) -> MonitorRecord:
         """:func:`step_statistics`, reusing the previous step's ``d'^2`` as this step's ``d^2`` when the
         cloud before this step is, bit for bit, the cloud after the previous recorded one (every step
         recorded): one Gram product of three saved. The ``n x n`` matrices are kept only while
@@ -708,8 +752,7 @@ class TrainingMonitor:
             spare = self._spare
             d2_after = spare if spare is not None and spare.shape == (n, n) and spare.device == before.device \
                 else torch.empty(n, n, dtype=torch.float64, device=before.device)
-        rec = _statistics(before, after, self._eta, self.K, self.merge_tolerance, rows, cols, step, d2_before,
-                          d2_after)
+        rec = _statistics(before, after, eta, self.K, self.merge_tolerance, rows, cols, step, d2_before, d2_after)
         self._spare = prev[1] if prev is not None else None
         self._distances = (after, d2_after) if d2_after is not None else None
         self.reused += d2_before is not None
@@ -723,7 +766,8 @@ class TrainingMonitor:
     # -- results ---------------------------------------------------------------------------
     @property
     def records(self) -> tuple[MonitorRecord, ...]:
-        """The records so far, oldest first."""
+        """The records so far, oldest first (background passes are waited for)."""
+        self._drain(block=True)
         return tuple(self._records)
 
     @property
@@ -733,6 +777,7 @@ class TrainingMonitor:
 
     def as_dict(self) -> dict[str, Any]:
         """Configuration and records as a JSON-ready dict."""
+        self._drain(block=True)
         return {
             "layer": self.spec.layer(self.layer).name,
             "every": self.every,
@@ -766,13 +811,16 @@ class TrainingMonitor:
                 return f"{v:.4g}"
             return str(v)
 
-        return format_table(columns, [[fmt(getattr(r, c)) for c in columns] for r in self._records], left=0)
+        return format_table(columns, [[fmt(getattr(r, c)) for c in columns] for r in self.records], left=0)
 
     def close(self) -> None:
         """Remove the hooks (records are kept). Idempotent."""
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._drain(block=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self._distances = self._spare = None
 
     def __enter__(self) -> TrainingMonitor:
