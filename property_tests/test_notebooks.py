@@ -2,9 +2,11 @@
 
 Every ``proofs/*.ipynb`` is re-executed with nbclient (kernel ``python3``, working directory
 ``proofs/``): a notebook whose proof step, generated-case check or counterexample raises
-fails its test. The committed notebooks must carry their outputs (they are read on a code
-host), start with the statement they check, match the cells that
-``proofs/_build_notebooks.py`` generates, and be linked from ``proofs/README.md``.
+fails its test, and so does one whose committed outputs are not those of the fresh
+execution. Each notebook's source is ``proofs/NN_name.py`` (jupytext percent format), and the
+pair must be in sync (a negative control shows the check fails on an edited source). The
+committed notebooks must carry their outputs (they are read on a code host), start with the
+statement they check, and be linked from ``proofs/README.md``.
 """
 
 from __future__ import annotations
@@ -27,12 +29,29 @@ IDS = [p.stem for p in NOTEBOOKS]
 CELL_TIMEOUT = 300
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("_build_notebooks", PROOFS / "_build_notebooks.py")
+def _execute_module():
+    """``proofs/execute.py`` (the sources' sync check and the executor), imported by path."""
+    spec = importlib.util.spec_from_file_location("proofs_execute", PROOFS / "execute.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _text_outputs(nb):
+    """Per code cell, the outputs that must reproduce exactly: streams and text/plain results.
+    Figures are compared by count (PNG bytes depend on the renderer build)."""
+    out = []
+    for c in _code_cells(nb):
+        cell = []
+        for o in c.outputs:
+            if o.output_type == "stream":
+                cell.append((o.name, o.text))
+            elif o.output_type in ("execute_result", "display_data"):
+                cell.append(("text/plain", o.get("data", {}).get("text/plain", "")))
+                cell.append(("png", "image/png" in o.get("data", {})))
+        out.append(cell)
+    return out
 
 
 def _code_cells(nb):
@@ -43,10 +62,37 @@ def _draws_a_figure(nb) -> bool:
     return any("plt.show()" in c.source or "plt.subplots" in c.source for c in _code_cells(nb))
 
 
-def test_the_notebooks_are_the_generated_ones():
-    generated = set(_generator().build_notebooks())
-    assert generated, "the generator builds no notebook"
-    assert {p.name for p in NOTEBOOKS} == generated
+def test_every_notebook_has_one_source_and_no_generator_remains():
+    sources = _execute_module().sources()
+    assert sources, "no notebook source in proofs/"
+    assert {p.stem for p in sources} == {p.stem for p in NOTEBOOKS}
+    assert not (PROOFS / "_build_notebooks.py").exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_in_sync_with_its_source(path):
+    why = _execute_module().out_of_sync(path.with_suffix(".py"))
+    assert why is None, f"{why}: run python proofs/execute.py {path.stem[:2]}"
+
+
+def test_the_sync_check_fails_when_source_and_notebook_differ(tmp_path):
+    """Negative control: an edited source line, a dropped cell, a missing notebook are all caught."""
+    ex = _execute_module()
+    source = ex.sources()[0]
+    (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / source.with_suffix(".ipynb").name).write_bytes(source.with_suffix(".ipynb").read_bytes())
+    copy = tmp_path / source.name
+    assert ex.out_of_sync(copy) is None
+    text = copy.read_text(encoding="utf-8")
+    edited = text.replace("import invariance as inv", "import invariance as inv  # edited", 1)
+    assert edited != text
+    copy.write_text(edited, encoding="utf-8")
+    assert "differs" in ex.out_of_sync(copy)
+    cells = text.split("\n# %%")
+    copy.write_text("\n# %%".join(cells[:-1]) + "\n", encoding="utf-8")
+    assert "cells" in ex.out_of_sync(copy)
+    copy.with_suffix(".ipynb").unlink()
+    assert "missing" in ex.out_of_sync(copy)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -62,6 +108,11 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError if a cell raises
     errors = [o for c in _code_cells(nb) for o in c.outputs if o.output_type == "error"]
     assert not errors
+    committed = _text_outputs(nbformat.read(path, as_version=4))
+    fresh = _text_outputs(nb)
+    stale = [k for k, (a, b) in enumerate(zip(committed, fresh)) if a != b]
+    assert not stale, (f"code cells {stale} print something else when executed afresh: "
+                       f"run python proofs/execute.py {path.stem[:2]}")
     assert all(c.execution_count is not None for c in _code_cells(nb))
     if _draws_a_figure(nb):
         assert any("image/png" in o.get("data", {}) for c in _code_cells(nb) for o in c.outputs)
@@ -96,15 +147,6 @@ def test_notebook_starts_with_its_statement(path):
     quoted = [line for line in lines if line.startswith(">")]
     assert quoted, "the statement is quoted from the paper"
     assert re.search(r"\*\*(Lemma|Theorem|Proposition|Remark)", first.source) or "eta^*" in first.source
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_matches_its_generator(path):
-    committed = nbformat.read(path, as_version=4)
-    generated = _generator().build_notebooks()[path.name]
-    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in generated.cells], (
-        "the committed notebook differs from proofs/_build_notebooks.py: run python proofs/_build_notebooks.py"
-    )
 
 
 def test_readme_links_every_notebook_and_every_link_resolves():
