@@ -54,6 +54,14 @@ MAIN_THEOREMS = (
     "theorem1_iii_instance",
     "critical_step_merges",
     "theorem1_iii_euclidean",
+    "theorem1_i_topological",
+    "theorem1_homeomorphism",
+    "theorem2",
+    "proposition1",
+    "proposition3",
+    "proposition3_symmetric",
+    "proposition1_instance",
+    "asymmetric_gradient_descent_not_P1",
 )
 
 _SETTING = "forall (V : NormedSpace) (I : Type), (forall a b : I, {a = b} + {a <> b}) -> "
@@ -97,6 +105,29 @@ EXPECTED_STATEMENTS = {
     f"forall X : collection, {_BIJ} /\\ {_LIP} /\\ {_LIP_INV} /\\ "
     "uniformly_continuous (induced U eta X) /\\ uniformly_continuous (inverse (induced U eta X))",
     "scaling_P2K": "forall (V : NormedSpace) (I : Type) (c : R), P2K (Rabs c) (scaling c)",
+    "uniformly_continuous_continuous": "forall (V : NormedSpace) (S S' : V -> Prop) (Rel : V -> V -> Prop), "
+    "maps_into S S' Rel -> total_on S Rel -> uniformly_continuous Rel -> continuous_map S S' Rel",
+    "theorem1_i_topological": _SETTING + "forall (U : update_rule) (K eta : R), P1 U -> P2K K U -> 0 <= eta -> "
+    f"forall X : collection, {_SURJ} /\\ "
+    "continuous_map (neuron_set X) (neuron_set (step U eta X)) (induced U eta X)",
+    "theorem1_homeomorphism": _SETTING + "forall (U : update_rule) (K eta : R), P1 U -> P2K K U -> 0 <= eta -> "
+    "eta * K < 1 -> forall X : collection, "
+    "homeomorphism (neuron_set X) (neuron_set (step U eta X)) (induced U eta X)",
+    "theorem2": _SETTING + "forall (U : update_rule) (K eta : R), P1 U -> P2K K U -> 0 <= eta -> eta * K < 1 -> "
+    f"forall (X : collection) (m : finite_measure), {_BIJ} /\\ "
+    "(forall (A B : V -> Prop) (decA : forall v : V, {A v} + {~ A v}) (decB : forall v : V, {B v} + {~ B v}), "
+    "(forall v : V, neuron_set X v -> B v <-> (exists w : V, induced U eta X v w /\\ A w)) -> "
+    "push m (step U eta X) A decA = push m X B decB) /\\ "
+    "(forall (A B : V -> Prop) (decA : forall v : V, {A v} + {~ A v}) (decB : forall v : V, {B v} + {~ B v}), "
+    "(forall w : V, neuron_set (step U eta X) w -> A w <-> (exists v : V, induced U eta X v w /\\ B v)) -> "
+    "push m X B decB = push m (step U eta X) A decA)",
+    "proposition1": "forall (V : NormedSpace) (I : Type) (I_eq_dec : forall a b : I, {a = b} + {a <> b}) "
+    "(pair : V -> V -> R) (L : collection -> R) (G : update_rule), nondegenerate pair -> symmetric_loss L -> "
+    "is_gradient I_eq_dec pair L G -> P1 (gradient_descent G)",
+    "proposition3": "forall (I : Type) (b1 b2 eps lr : R) (t : nat) (G : update_rule), P1 G -> "
+    "equivariant (stateless_adam b1 b2 eps lr t G)",
+    "proposition1_instance": "P1 (gradient_descent two_sq_gradient)",
+    "asymmetric_gradient_descent_not_P1": "~ symmetric_loss one_sq_loss /\\ ~ P1 (gradient_descent one_sq_gradient)",
     "critical_step_merges": "let U := scaling (-1) in let X := INR in "
     "P1 U /\\ P2K 1 U /\\ 1 * 1 = 1 /\\ ~ injective (induced U 1 X)",
 }

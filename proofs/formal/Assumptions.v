@@ -9,7 +9,7 @@
     imitate. *)
 
 From Coq Require Import Reals String.
-From Invariance Require Import Setting CollectionNorm Lemmas Examples Euclidean.
+From Invariance Require Import Setting CollectionNorm Lemmas Examples Euclidean Topology Measure Propositions.
 Open Scope R_scope.
 
 Set Printing Width 100.
@@ -69,3 +69,31 @@ Check @lemma2_euclidean.
 Check "theorem1_iii_euclidean"%string.
 Check @theorem1_iii_euclidean.
 Print Assumptions theorem1_iii_euclidean.
+Check "uniformly_continuous_continuous"%string.
+Check @uniformly_continuous_continuous.
+Check "theorem1_i_topological"%string.
+Check @theorem1_i_topological.
+Print Assumptions theorem1_i_topological.
+Check "theorem1_homeomorphism"%string.
+Check @theorem1_homeomorphism.
+Print Assumptions theorem1_homeomorphism.
+Check "theorem2"%string.
+Check @theorem2.
+Print Assumptions theorem2.
+Check "gradient_equivariant"%string.
+Check @gradient_equivariant.
+Check "proposition1"%string.
+Check @proposition1.
+Print Assumptions proposition1.
+Check "proposition3"%string.
+Check @proposition3.
+Print Assumptions proposition3.
+Check "proposition3_symmetric"%string.
+Check @proposition3_symmetric.
+Print Assumptions proposition3_symmetric.
+Check "proposition1_instance"%string.
+Check @proposition1_instance.
+Print Assumptions proposition1_instance.
+Check "asymmetric_gradient_descent_not_P1"%string.
+Check @asymmetric_gradient_descent_not_P1.
+Print Assumptions asymmetric_gradient_descent_not_P1.
