@@ -696,7 +696,8 @@ class TrainingMonitor:
                           UserWarning, stacklevel=3)
             return
         index, self._submitted = self._submitted, self._submitted + 1
-        diagnose = self._diagnose_fn is not None and self.diagnose_every is not None and index % self.diagnose_every == 0
+        every = self.diagnose_every
+        diagnose = self._diagnose_fn is not None and every is not None and index % every == 0
         if self._executor is None:
             self._deliver(self._record(before, after, step, self._eta, diagnose, tracked))
             return
