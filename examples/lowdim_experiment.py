@@ -5,12 +5,10 @@ Tiny settings so that it runs in seconds; the full-size version is
 ``invariance experiment lowdim --dim 2 --optimizer gd`` (width 1024, Table 1's rates).
 """
 
-import tempfile
-
 from invariance.experiments import start_run
 from invariance.experiments.lowdim import LowDimConfig, initial_sharpness, run_lowdim
 
-out = tempfile.mkdtemp(prefix="lowdim-")
+out = "runs/examples/lowdim"  # under the current directory
 base = LowDimConfig(input_dim=1, shape="genus2", optimizer="gd", width=96, n_data=500, steps=120, check_every=40)
 K = initial_sharpness(base)["K"]  # lambda_max of the loss Hessian at the initial cloud; eta* = 1/K
 for label, eta_k in (("small", 0.3), ("large", 3.0)):

@@ -25,7 +25,9 @@ for t in range(3):
 
 broken = IndexBiasedRule(opt, index=0)
 report = equivariance_error(broken, X, t=3, seed=0)
-print(f"Adam with neuron 0 pushed: P1 {report.passed}; smallest counterexample {report.counterexample}")
+ce = report.counterexample
+print(f"Adam with neuron 0 pushed: P1 {report.passed}; smallest counterexample: the transposition "
+      f"{ce['cycles']}, at neuron {ce['index']}: ||(P U(X))_i - U(P X)_i|| = {ce['error']:.3g}")
 
 paper = StatelessOptimizer(loss, adam(variant="paper"), learning_rate=lr)
 X_next = opt.step(X, lr, 3)

@@ -156,7 +156,7 @@ def test_sweep_no_change_well_below_one_over_K_and_change_above(tmp_path):
 
 # ----------------------------------------------------------------------------- command line
 def test_demo_code_path_tiny(tmp_path):
-    from invariance.experiments.cli import demo
+    from invariance.experiments.demo import demo
 
     out = io.StringIO()
     m = demo(out=tmp_path / "demo", width=48, steps=60, n_data=300, progress=False, stream=out)

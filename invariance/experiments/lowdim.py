@@ -646,10 +646,11 @@ def plot_clouds(before: NDArray[np.float64], after: NDArray[np.float64], title: 
 
     A, B = np.asarray(before), np.asarray(after)
     colour = np.arctan2(A[:, 1] - A[:, 1].mean(), A[:, 0] - A[:, 0].mean())  # angle in the first two coordinates
+    sc = None
     if A.shape[1] == 2:
         fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
         for ax, X, lab in zip(axes, (A, B), labels):
-            ax.scatter(X[:, 0], X[:, 1], c=colour, cmap="hsv", s=5)
+            sc = ax.scatter(X[:, 0], X[:, 1], c=colour, cmap="hsv", s=5, vmin=-np.pi, vmax=np.pi)
             ax.set_xlabel("w (incoming weight)")
             ax.set_ylabel("a (outgoing weight)")
             ax.set_title(lab)
@@ -659,7 +660,7 @@ def plot_clouds(before: NDArray[np.float64], after: NDArray[np.float64], title: 
         for k, (X, lab) in enumerate(zip((A, B), labels)):
             for j, elev in enumerate((25, 80)):
                 ax = fig.add_subplot(2, 2, 2 * k + j + 1, projection="3d")
-                ax.scatter(X[:, 0], X[:, 1], X[:, 2], c=colour, cmap="hsv", s=3)
+                sc = ax.scatter(X[:, 0], X[:, 1], X[:, 2], c=colour, cmap="hsv", s=3, vmin=-np.pi, vmax=np.pi)
                 ax.view_init(elev=elev, azim=-60)
                 if np.isfinite(X).all():
                     ax.set_box_aspect(tuple(np.maximum(np.ptp(X, axis=0), 1e-3 * np.ptp(X).max())))
@@ -670,6 +671,9 @@ def plot_clouds(before: NDArray[np.float64], after: NDArray[np.float64], title: 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if sc is not None:
+        bar = fig.colorbar(sc, ax=fig.axes, shrink=0.8, pad=0.02)
+        bar.set_label("initial angle (rad): one colour per neuron")
     return fig
 
 
@@ -729,11 +733,19 @@ def run_lowdim(config: LowDimConfig, run_dir: RunDirectory | None = None, progre
             return {}
 
         result = train(model, x, y, config, eta=eta, progress=progress, on_check=on_check, desc=config.label)
-        X1 = _neurons(model)
-        finite = bool(np.isfinite(X1).all())
-        k_end = measure_sharpness(model, x, y, seed=config.seed) if finite else {"K": math.nan}
-        # before/after span many steps: Lemma 2's one-step bound 1 - eta K does not apply, so no eta, K here
-        topo = topology_change(X0, X1, f, tol, diagnostics=config.diagnostics)
+        from tqdm.auto import tqdm
+
+        with tqdm(total=2, desc=f"{config.label}: after training", disable=not progress, leave=False,
+                  bar_format="{desc}: {n}/{total} {postfix}") as phase:
+            phase.set_postfix_str("sharpness at the end")
+            X1 = _neurons(model)
+            finite = bool(np.isfinite(X1).all())
+            k_end = measure_sharpness(model, x, y, seed=config.seed) if finite else {"K": math.nan}
+            phase.update(1)
+            phase.set_postfix_str(f"topology before/after, diagnostics {config.diagnostics!r}")
+            # before/after span many steps: Lemma 2's one-step bound 1 - eta K does not apply, so no eta, K here
+            topo = topology_change(X0, X1, f, tol, diagnostics=config.diagnostics)
+            phase.update(1)
         with torch.no_grad():
             test_loss = float(_full_loss(model, *data.tensors(split="test")))
     eff = eta / (1 - config.momentum) if config.optimizer == "momentum" else eta

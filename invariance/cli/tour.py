@@ -1,8 +1,4 @@
-"""The ``invariance`` command.
-
-``invariance demo`` (the main job, :mod:`invariance.experiments.cli`) trains the paper's
-2D network at a small and a large learning rate and shows the topology of its neuron cloud
-kept and broken; ``invariance experiment lowdim|mnist|sweep`` runs the experiments.
+"""``invariance tour``: the paper's hypotheses and statements, checked on built-in rules.
 
 ``invariance tour`` checks the paper's hypotheses and statements on built-in rules and
 prints what it measured: which rules satisfy P1, P2-K and P3, and how Lemmas 2-3 and
@@ -16,21 +12,24 @@ import argparse
 import json
 import platform
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .certify_cli import add_certify_parser
-from .collections import CircleBase, FiniteCollection, LazyCollection
-from .permutations import FinitaryPermutation
-from .potentials import GaussianPair, InteractionPotential, LogCosh
-from .properties import continuity_constant, equivariance_error, smoothness_violation
-from .rules import GradientDescent, IndexBiasedRule, UpdateRule, centering_rule
-from .statements import bi_lipschitz_ratios, bijectivity, homeomorphism, measure_preservation, well_definedness
-from .tables import format_table
+from .. import __version__
+from ..collections import CircleBase, FiniteCollection, LazyCollection
+from ..permutations import FinitaryPermutation
+from ..potentials import GaussianPair, InteractionPotential, LogCosh
+from ..properties import continuity_constant, equivariance_error, smoothness_violation
+from ..rules import GradientDescent, IndexBiasedRule, UpdateRule, centering_rule
+from ..statements import bi_lipschitz_ratios, bijectivity, homeomorphism, measure_preservation, well_definedness
+from ..tables import format_table
+from .arguments import UsageError, int_at_least
+from .arguments import seed as seed_type
 
-__all__ = ["main", "tour"]
+__all__ = ["tour", "add_parser", "run"]
+
+HELP = "check the paper's statements on built-in rules (a few seconds)"
 
 
 def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
@@ -120,41 +119,24 @@ def tour(n: int = 48, seed: int = 0, out: Any = None) -> dict[str, Any]:
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``invariance`` command."""
-    parser = argparse.ArgumentParser(prog="invariance", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"invariance {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    from .experiments.cli import add_demo_parser, add_experiment_parser  # no torch import until a run
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``tour`` to the subparsers ``sub``."""
+    p = sub.add_parser("tour", help=HELP, description=HELP[0].upper() + HELP[1:] + ": P1, P2-K and P3 of three rules, "
+                       "and Lemmas 2-3, Theorems 1-2 below, at and above eta* = 1/K.")
+    p.add_argument("--n", type=int_at_least(3), default=48, help="number of neurons, >= 3 (default 48)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed (default 0)")
+    p.add_argument("--json", metavar="PATH", help="also write the measured numbers to PATH as JSON")
+    p.set_defaults(run=run, leaf_parser=p)
+    return p
 
-    add_demo_parser(sub)
-    p_exp = add_experiment_parser(sub)
-    p_tour = sub.add_parser("tour", help="check the paper's statements on built-in rules (a few seconds)")
-    p_tour.add_argument("--n", type=int, default=48, help="number of neurons (default 48)")
-    p_tour.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p_tour.add_argument("--json", metavar="PATH", help="also write the measured numbers to PATH as JSON")
-    add_certify_parser(sub)  # torch is imported only when `certify` runs
-    args = parser.parse_args(argv)
-    if args.command == "certify":
-        return int(args.handler(args))
-    if args.command == "demo":
-        from .experiments.cli import run_demo_command
 
-        return run_demo_command(args)
-    if args.command == "experiment":
-        from .experiments.cli import run_experiment_command
-
-        return run_experiment_command(args, p_exp)
-    if args.command == "tour":
-        if args.n < 3:
-            parser.error("--n must be at least 3")
-        result = tour(n=args.n, seed=args.seed)
-        if args.json:
+def run(args: argparse.Namespace) -> int:
+    """Run ``invariance tour``; returns the exit code."""
+    result = tour(n=args.n, seed=args.seed)
+    if args.json:
+        try:
             with open(args.json, "w") as fh:
                 json.dump(result, fh, indent=2, default=float)
-        return 0
-    return 2  # pragma: no cover
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+        except OSError as err:
+            raise UsageError(f"cannot write --json {args.json!r}: {err.strerror}") from None
+    return 0

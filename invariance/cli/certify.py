@@ -19,30 +19,32 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any
 
-__all__ = ["add_certify_parser", "run_certify", "resolve_optimizer", "main"]
+from .arguments import int_at_least, positive_float, seed
+
+__all__ = ["add_parser", "run", "resolve_optimizer"]
 
 HELP = "certify that a torch optimizer is permutation-equivariant (P1), or show where it breaks"
 
 _DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
-def add_certify_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``certify`` subcommand to ``subparsers`` (of ``ArgumentParser.add_subparsers``).
 
     Args:
         subparsers: the object ``add_subparsers()`` returned.
 
     Returns:
-        The new subparser; its ``handler`` default is :func:`run_certify`.
+        The new subparser; its ``run`` default is :func:`run`.
 
     Example:
         >>> import argparse
         >>> parser = argparse.ArgumentParser(prog="invariance")
-        >>> p = add_certify_parser(parser.add_subparsers(dest="command"))
+        >>> p = add_parser(parser.add_subparsers(dest="command"))
         >>> args = parser.parse_args(["certify", "torch.optim.SGD", "--lr", "0.1", "--steps", "2"])
-        >>> args.optimizer, args.lr, args.steps, args.handler is run_certify
+        >>> args.optimizer, args.lr, args.steps, args.run is run
         ('torch.optim.SGD', 0.1, 2, True)
     """
     p = subparsers.add_parser(
@@ -52,17 +54,17 @@ def add_certify_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("optimizer", help="the optimizer class or factory f(params, **kwargs): torch.optim.Adam, "
                                      "package.module:MyOptimizer or package.module.MyOptimizer")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (added to --kwargs)")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate, > 0 (added to --kwargs)")
     p.add_argument("--kwargs", default=None, metavar="JSON",
                    help='keyword arguments of the optimizer as a JSON object, e.g. \'{"momentum": 0.9}\'')
-    p.add_argument("--steps", type=int, default=5, help="steps compared after the permutation (default 5)")
-    p.add_argument("--warmup", type=int, default=2, help="steps before the permutation (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of model, data and permutations (default 0)")
+    p.add_argument("--steps", type=int_at_least(1), default=5, help="steps compared after the permutation (default 5)")
+    p.add_argument("--warmup", type=int_at_least(0), default=2, help="steps before the permutation (default 2)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of model, data and permutations (default 0)")
     p.add_argument("--dtype", action="append", choices=_DTYPES, default=None,
                    help="dtype to run in; repeat for several (default: float64 and float32)")
-    p.add_argument("--permutations", type=int, default=3,
+    p.add_argument("--permutations", type=int_at_least(1), default=3,
                    help="permutations per layer: one transposition and n-1 random ones (default 3)")
-    p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default: full batch)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=None, help="mini-batch size (default: full batch)")
     p.add_argument("--single-group", action="store_true",
                    help="one parameter group at --lr instead of one per module at lr, lr/2, ...")
     p.add_argument("--create-graph", action="store_true",
@@ -71,7 +73,7 @@ def add_certify_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="package.module:function taking one step as step_fn(optimizer, model, loss_fn), for "
                         "optimizers that need a call before step() or two passes (SAM)")
     p.add_argument("--json", metavar="PATH", default=None, help="also write the certificate to PATH as JSON")
-    p.set_defaults(handler=run_certify)
+    p.set_defaults(run=run, leaf_parser=p)
     return p
 
 
@@ -115,7 +117,7 @@ def resolve_optimizer(name: str) -> Any:
     raise ImportError(f"cannot import {name!r}: " + "; ".join(errors or ["expected package.module:Name"]))
 
 
-def run_certify(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the ``certify`` subcommand: print the certificate, write ``--json``, return the exit code.
 
     Returns:
@@ -163,7 +165,7 @@ def run_certify(args: argparse.Namespace) -> int:
 
     import torch  # lazily: `invariance demo` does not import torch
 
-    from .torch.certify import certify
+    from ..torch.certify import certify
 
     dtypes = tuple(getattr(torch, d) for d in (args.dtype or ["float64", "float32"]))
     try:
@@ -186,11 +188,3 @@ def run_certify(args: argparse.Namespace) -> int:
         except OSError as err:
             return usage(f"cannot write --json {args.json}: {err}")
     return {"equivariant": 0, "equivariant in distribution": 0, "not equivariant": 1}.get(cert.verdict, 3)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``invariance certify ...`` as a standalone entry point (``argv`` without the word ``certify``)."""
-    parser = argparse.ArgumentParser(prog="invariance")
-    add_certify_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["certify", *(sys.argv[1:] if argv is None else argv)])
-    return run_certify(args)

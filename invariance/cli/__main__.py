@@ -1,0 +1,7 @@
+"""``python -m invariance.cli``: the ``invariance`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
