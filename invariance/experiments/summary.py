@@ -57,7 +57,7 @@ def format_summary(title: str, claims: Sequence[Mapping[str, Any]], settings: Ma
                   {True: "yes", False: "NO", None: "-"}[c.get("agrees")]] for c in claims]
         head = ["claim", "paper", "measured", "agrees"]
         fixed = [max(len(head[k]), *(min(len(r[k]), 24) for r in cells)) for k in (1, 2, 3)]
-        claim_w = max(20, width - sum(fixed) - 2 * 3)
+        claim_w = max(20, min(max(len(r[0]) for r in cells), width - sum(fixed) - 2 * 3))
         cols = [claim_w] + fixed
         lines.append("  ".join(h.ljust(w) for h, w in zip(head, cols)).rstrip())
         lines.append("  ".join("-" * w for w in cols))
