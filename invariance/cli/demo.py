@@ -1,6 +1,6 @@
 """``invariance demo``: the main job -- the 2D network at a small and a large learning rate.
 
-Runs :func:`invariance.experiments.demo.demo` (15-30 s on 2 cores, no downloads); every
+Runs :func:`invariance.experiments.demo.demo` (about 15 s on 2 cores, no downloads); every
 default below is read from :data:`~invariance.experiments.demo.DEMO_DEFAULTS`, the
 configuration the run uses.
 """

@@ -1,7 +1,7 @@
 """The demo: the paper's 2D network at a small and a large learning rate, topology kept vs broken.
 
 :func:`demo` is what ``invariance demo`` runs (:mod:`invariance.cli.demo`): the main job,
-15-30 s on 2 cores, no downloads. It trains the paper's 2D network (neurons ``(w_i, a_i)``
+about 15 s on 2 cores, no downloads. It trains the paper's 2D network (neurons ``(w_i, a_i)``
 on a genus-2 shape) at a small and a large learning rate, prints a table (Betti numbers,
 distinct neurons, ``eta*K``, the mechanism of any change) and a summary of the paper's
 claims against what it measured, and writes a run directory with a figure.
@@ -23,7 +23,8 @@ __all__ = ["demo", "DEMO_DEFAULTS"]
 
 #: The demo's embedded configuration: the 2D network with momentum 0.9 (the paper's Figure 7
 #: setting) at Table 1's small and large rates (5e-4 and 4.5e-3). Width 512 and 2000 steps
-#: keep it within 15-30 s on 2 cores; the break at the large rate is seed-dependent (results/README.md).
+#: keep it at about 15 s on 2 cores (14.6 s measured); the break at the large rate is seed-dependent
+#: (results/README.md).
 DEMO_DEFAULTS: dict[str, Any] = {
     "input_dim": 1, "shape": "genus2", "optimizer": "momentum", "width": 512, "steps": 2000, "small_lr": 5e-4,
     "large_lr": 4.5e-3, "seed": 0, "n_data": 5000, "diagnostics": "fast",

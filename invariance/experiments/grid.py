@@ -93,7 +93,8 @@ class GridConfig:
         if not rates or not all(isinstance(r, (int, float)) and math.isfinite(r) and r > 0 for r in rates):
             raise ValueError(f"{name} must be a non-empty list of finite numbers > 0, got {rates!r}")
         seeds = list(self.seeds)
-        if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds) \
+                or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
         for key in ("lr", "seed"):
             if key in self.base or any(key in s for s in self.settings):
@@ -248,7 +249,7 @@ def _local_client(workers: int | None) -> Any:
 
     n = workers or os.cpu_count() or 1
     env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # the sampling profiler takes the GIL every 10 ms
+    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # its 10 ms stack sampling is not needed here
     pre = "distributed.nanny.pre-spawn-environ"
     with dask.config.set({"distributed.worker.profile.enabled": False, f"{pre}.MALLOC_TRIM_THRESHOLD_": _TRIM,
                           f"{pre}.MALLOC_MMAP_THRESHOLD_": _MMAP}):
