@@ -36,35 +36,23 @@
 # %% [markdown]
 # ## Setup
 #
-# Only the public API: `import invariance as inv`, `invariance.strategies`, `invariance.symbolic`, `invariance.topology`.
+# Only the public API: `import invariance as inv`, `invariance.strategies`, `invariance.symbolic`, `invariance.topology`;
+# and `cases(n)` (derandomized hypothesis settings) from `notebook_setup.py` beside the notebooks.
 
 # %%
 import math
 
 import numpy as np
 import matplotlib.pyplot as plt
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import assume, given
 
 import invariance as inv
 from invariance import strategies as ist
+from notebook_setup import cases
 
 # %matplotlib inline
 np.set_printoptions(precision=6, suppress=True)
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
-
-
-def cases(n):
-    """hypothesis settings of this notebook: n generated cases, derandomized (reproducible outputs)."""
-    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-
-def min_separation(X):
-    """Smallest distance between distinct entries of a finite collection, relative to its scale."""
-    pts = X.points.astype(np.float64)
-    d = np.linalg.norm(pts[:, None] - pts[None], axis=-1)[np.triu_indices(X.n, 1)]
-    d = d[d > 0]
-    return d.min() / (1.0 + np.abs(pts).max()) if d.size else math.inf
 
 import sympy as sp
 from invariance.symbolic import hessian_constant, quadratic_loss, sigmoid_pair_constant, step_sizes

@@ -53,6 +53,9 @@ def test_grid_finishes_survives_a_killed_worker_and_resumes_without_recomputing(
     assert result["done"] + result["skipped"] == 8 == len(result["rows"])
     assert all(cell_finished(out / r["cell"]) for r in result["rows"])
     assert {"grid.json", "grid.csv", "grid.png"} <= {p.name for p in out.iterdir()}
+    import matplotlib.pyplot as plt
+
+    assert not plt.get_fignums()  # the summary figure is closed once written
     summary = {(s["setting"], s["rate"]): s for s in result["summary"]}
     assert len(summary) == 4 and all(s["seeds"] == 2 for s in summary.values())
     before = _mtimes(out)

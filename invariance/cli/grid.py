@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
                "measured": f"changed in {sum(s['changed_fraction'] > 0 for s in gd_below)} of {len(gd_below)} "
                            "setting x rate", "agrees": (not any(s["changed_fraction"] > 0 for s in gd_below))
                if gd_below else None}]
-    for name in result["failed"]:
-        row = next(r for r in result["rows"] if r["cell"] == name)
-        print(f"FAILED {name}: {row['status'].removeprefix('failed: ')}")
+    for row in result["rows"]:
+        if row["status"].startswith("failed"):
+            print(f"FAILED {row['cell']}: {row['status'].removeprefix('failed: ')}")
     print()
     print(format_summary("invariance experiment grid", claims,
                          {"cells": n, "done": result["done"], "skipped (finished before)": result["skipped"],

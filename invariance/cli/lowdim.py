@@ -7,7 +7,6 @@ the configuration the runs use.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from .arguments import UsageError, fraction, int_at_least, output_dir, positive_float, positive_int, seed, seeds
@@ -75,15 +74,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``invariance experiment lowdim``; returns the exit code."""
-    from ..experiments.demo import _timestamp
     from ..experiments.lowdim import TABLE1, LowDimConfig, run_lowdim
-    from ..experiments.records import start_run
+    from ..experiments.records import default_run_dir, start_run
     from ..experiments.summary import format_summary
     from ..tables import format_table
 
     base = network_config(args, LowDimConfig())
     lrs = args.lr if args.lr else list(TABLE1[(base.optimizer, base.input_dim)])
-    out = output_dir(args.out) if args.out else Path("runs") / f"lowdim-{_timestamp()}"
+    out = output_dir(args.out) if args.out else default_run_dir("lowdim")
     rows, claims, figures = [], [], []
     for s in args.seeds:
         for lr in lrs:

@@ -8,7 +8,6 @@ a bad ``--data`` folder leaves nothing behind.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from .arguments import UsageError, existing_path, output_dir, positive_float, positive_int, seeds
@@ -63,9 +62,8 @@ def _measured(claim: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``invariance experiment mnist``; returns the exit code."""
-    from ..experiments.demo import _timestamp
     from ..experiments.mnist import MnistConfig, load_data, run_mnist
-    from ..experiments.records import start_run
+    from ..experiments.records import default_run_dir, start_run
     from ..experiments.summary import format_summary
 
     config = MnistConfig.tiny() if args.tiny else MnistConfig()
@@ -85,14 +83,14 @@ def run(args: argparse.Namespace) -> int:
         config = config.with_(**changes) if changes else config
     except (TypeError, ValueError) as err:
         raise UsageError(str(err)) from None
-    out = output_dir(args.out) if args.out else Path("runs") / f"mnist-{_timestamp()}"
+    out = output_dir(args.out) if args.out else default_run_dir("mnist")
     try:
-        load_data(config)  # before the run directory: a bad data folder leaves nothing behind
+        data = load_data(config)  # before the run directory: a bad data folder leaves nothing behind
     except (OSError, ValueError) as err:
         raise UsageError(f"--data {args.data!r}: {err}" if args.data else str(err)) from None
     seed = int(config.seeds[0]) if config.seeds else 0
     run_dir = start_run(out.parent, out.name, config.as_dict(), seed=seed, exist_ok=True)
-    metrics = run_mnist(config, run_dir, not args.no_progress)
+    metrics = run_mnist(config, run_dir, not args.no_progress, data=data)
     run_dir.finish()
     claims = [{"claim": c["claim"], "paper": "holds", "measured": _measured(c), "agrees": bool(c["agrees"])}
               for c in metrics.get("claims", [])]

@@ -7,7 +7,6 @@ Every default in the help is read from :class:`~invariance.experiments.sweep.Swe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from .arguments import UsageError, output_dir, positive_float, positive_int, seed
@@ -43,8 +42,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``invariance experiment sweep``; returns the exit code."""
-    from ..experiments.demo import _timestamp
-    from ..experiments.records import start_run
+    from ..experiments.records import default_run_dir, start_run
     from ..experiments.summary import format_summary
     from ..experiments.sweep import SweepConfig, run_sweep
     from ..tables import format_table
@@ -57,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                           steps=args.steps, check_every=args.check_every)
     except (TypeError, ValueError) as err:
         raise UsageError(str(err)) from None
-    out = output_dir(args.out) if args.out else Path("runs") / f"sweep-{_timestamp()}"
+    out = output_dir(args.out) if args.out else default_run_dir("sweep")
     run_dir = start_run(out.parent, out.name, cfg.as_dict(), seed=args.seed, exist_ok=True)
     m = run_sweep(cfg, run_dir, progress=not args.no_progress)
     run_dir.finish()

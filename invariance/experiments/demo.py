@@ -9,7 +9,6 @@ claims against what it measured, and writes a run directory with a figure.
 
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 import textwrap
 import time
@@ -29,10 +28,6 @@ DEMO_DEFAULTS: dict[str, Any] = {
     "input_dim": 1, "shape": "genus2", "optimizer": "momentum", "width": 512, "steps": 2000, "small_lr": 5e-4,
     "large_lr": 4.5e-3, "seed": 0, "n_data": 5000, "diagnostics": "fast",
 }
-
-
-def _timestamp() -> str:
-    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 # --------------------------------------------------------------------------- demo
@@ -61,7 +56,7 @@ def demo(out: str | Path | None = None, seed: int = 0, width: int = DEMO_DEFAULT
         ``broken_large``; ``run_dir``; ``seconds``).
     """
     from .lowdim import LowDimConfig, plot_clouds, run_lowdim
-    from .records import start_run
+    from .records import default_run_dir, start_run
 
     say_to = stream if stream is not None else sys.stdout
 
@@ -69,7 +64,7 @@ def demo(out: str | Path | None = None, seed: int = 0, width: int = DEMO_DEFAULT
         print(text, file=say_to, flush=True)
 
     t0 = time.perf_counter()
-    path = Path(out) if out is not None else Path("runs") / f"demo-{_timestamp()}"
+    path = Path(out) if out is not None else default_run_dir("demo")
     base = LowDimConfig(input_dim=1, shape="genus2", width=width, steps=steps, optimizer=optimizer, seed=seed,
                         n_data=n_data, track_every=0, diagnostics=diagnostics)
     configs = {"small": base.with_(lr=small_lr, lr_level="small"), "large": base.with_(lr=large_lr, lr_level="large")}

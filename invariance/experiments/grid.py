@@ -194,7 +194,7 @@ def run_cell(cell: GridCell, out: str) -> dict[str, Any]:
     """
     import torch
 
-    from .lowdim import LowDimConfig, build_model, initial_neurons, measure_sharpness, run_lowdim
+    from .lowdim import LowDimConfig, initial_sharpness, run_lowdim
     from .records import start_run
 
     t0 = time.perf_counter()
@@ -205,12 +205,7 @@ def run_cell(cell: GridCell, out: str) -> dict[str, Any]:
     _tune_malloc()  # also on clusters this module did not start (--scheduler)
     cfg = LowDimConfig(**{**cell.config, "lr": 1e-3, "seed": cell.seed})
     if cell.eta_K is not None:
-        from ..data import teacher_student
-
-        data = teacher_student(n=cfg.n_data, input_dim=cfg.input_dim, teacher_width=cfg.teacher_width,
-                               seed=cfg.data_seed)
-        x, y = data.tensors()
-        K = float(measure_sharpness(build_model(initial_neurons(cfg)), x, y, seed=cfg.seed)["K"])
+        K = float(initial_sharpness(cfg)["K"])
         if not K > 0:
             raise ValueError(f"{cell.name}: the sharpness at the start is {K}: no rate eta*K to set")
         cfg = cfg.with_(lr=cell.eta_K / K)
@@ -248,13 +243,12 @@ def _local_client(workers: int | None) -> Any:
     from distributed import Client, LocalCluster
 
     n = workers or os.cpu_count() or 1
-    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # its 10 ms stack sampling is not needed here
-    pre = "distributed.nanny.pre-spawn-environ"
-    with dask.config.set({"distributed.worker.profile.enabled": False, f"{pre}.MALLOC_TRIM_THRESHOLD_": _TRIM,
-                          f"{pre}.MALLOC_MMAP_THRESHOLD_": _MMAP}):
+    pre = "distributed.nanny.pre-spawn-environ"  # the environment each worker process starts with
+    spawn = {f"{pre}.{v}": 1 for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    spawn.update({f"{pre}.MALLOC_TRIM_THRESHOLD_": _TRIM, f"{pre}.MALLOC_MMAP_THRESHOLD_": _MMAP})
+    with dask.config.set({"distributed.worker.profile.enabled": False, **spawn}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               env=env, silence_logs=40)
+                               silence_logs=40)
     return Client(cluster)
 
 
@@ -345,18 +339,17 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _write(out: Path, result: Mapping[str, Any]) -> None:
-    import csv
-
-    from .records import to_jsonable
+    from .records import to_jsonable, write_csv
 
     (out / "grid.json").write_text(json.dumps(to_jsonable(dict(result)), indent=2) + "\n")
-    rows = result["rows"]
-    with (out / "grid.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, (list, tuple, dict)) else v for k, v in r.items()})
-    plot_grid(result["summary"]).savefig(out / "grid.png", dpi=120, bbox_inches="tight")
+    write_csv(out / "grid.csv", result["rows"])
+    import matplotlib.pyplot as plt
+
+    fig = plot_grid(result["summary"])
+    try:
+        fig.savefig(out / "grid.png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def plot_grid(summary: Sequence[Mapping[str, Any]]) -> Any:

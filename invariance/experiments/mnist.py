@@ -742,7 +742,8 @@ def _claims(summary: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return claims
 
 
-def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress: bool = True) -> dict[str, Any]:
+def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress: bool = True,
+              data: Any = None) -> dict[str, Any]:
     """Run the MNIST experiments of Section 6 / App. B, C.2 and write metrics, tables and figures.
 
     For each ``(optimizer, lr)`` of ``config.settings`` and each seed, :func:`train_one`
@@ -758,6 +759,7 @@ def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress
             ``metrics.json``, ``mnist_records.csv``, ``mnist_sharpness.csv`` and the PNG
             figures into (the caller calls ``finish()``); ``None`` writes nothing.
         progress: show a tqdm progress bar over all optimizer steps.
+        data: the data, already loaded by :func:`load_data` for this ``config`` (default: loaded here).
 
     Returns:
         The metrics dict: ``data`` (the data's ``info``), ``config``, ``settings`` (per
@@ -781,7 +783,8 @@ def run_mnist(config: MnistConfig, run_dir: RunDirectory | None = None, progress
     if run_dir is not None and not hasattr(run_dir, "write_metrics"):
         raise TypeError(f"run_dir must be a RunDirectory (from start_run) or None, got {type(run_dir).__name__}")
     t0 = time.perf_counter()
-    data = load_data(config)
+    if data is None:
+        data = load_data(config)
     if run_dir is not None and hasattr(run_dir, "record"):
         run_dir.record(data=data.info)
     runs: dict[str, list[dict[str, Any]]] = {}

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..arguments import check_seed
 
-__all__ = ["RunDirectory", "start_run", "versions", "to_jsonable"]
+__all__ = ["RunDirectory", "start_run", "versions", "to_jsonable", "write_csv", "default_run_dir"]
 
 
 def versions() -> dict[str, str]:
@@ -135,17 +135,7 @@ class RunDirectory:
     def write_csv(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
         """Write ``rows`` (dicts; the union of their keys, in first-seen order, is the header) to ``name.csv``."""
         name = _check_name(name.removesuffix(".csv") if isinstance(name, str) else name)
-        rows = [to_jsonable(dict(r)) for r in rows]
-        header: list[str] = []
-        for r in rows:
-            header.extend(k for k in r if k not in header)
-        target = self.path / f"{name}.csv"
-        with target.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=header)
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
-        return target
+        return write_csv(self.path / f"{name}.csv", rows)
 
     def figure_path(self, name: str) -> Path:
         """The path ``<run>/<name>.png`` for a figure (matplotlib's Agg backend is selected)."""
@@ -169,6 +159,28 @@ class RunDirectory:
         self.record(wall_seconds=time.perf_counter() - self._t0,
                     finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **entries)
         return self.config
+
+
+def write_csv(target: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write ``rows`` (dicts; the union of their keys, in first-seen order, is the header) to ``target``.
+
+    Values are made JSON-safe (:func:`to_jsonable`); lists and dicts are written as JSON text.
+    """
+    rows = [to_jsonable(dict(r)) for r in rows]
+    header: list[str] = []
+    for r in rows:
+        header.extend(k for k in r if k not in header)
+    with Path(target).open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
+    return Path(target)
+
+
+def default_run_dir(kind: str) -> Path:
+    """``runs/<kind>-<YYYYmmdd-HHMMSS>``: where a command writes when it is given no ``--out``."""
+    return Path("runs") / f"{kind}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _use_agg() -> None:
