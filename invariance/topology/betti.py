@@ -80,19 +80,6 @@ def _components(graph: ThresholdGraph) -> tuple[int, np.ndarray]:
     return int(count), labels
 
 
-def _collapse_edges(n: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of a flag complex at one scale after edge collapses, to a fixed point."""
-    import scipy.sparse as sp
-    from gudhi.flag_filtration.edge_collapse import reduce_graph
-
-    while rows.size:
-        reduced = reduce_graph(sp.coo_matrix((np.zeros(rows.size), (rows, cols)), shape=(n, n)), 1)
-        if reduced.nnz >= rows.size:
-            break
-        rows, cols = reduced.row.astype(np.int64), reduced.col.astype(np.int64)
-    return rows, cols
-
-
 def _flag_betti(n: int, rows: np.ndarray, cols: np.ndarray, k: int) -> tuple[int, ...]:
     """Betti numbers ``b_0..b_k`` of the flag complex of a graph (all simplices at value 0)."""
     import gudhi
@@ -106,15 +93,20 @@ def _flag_betti(n: int, rows: np.ndarray, cols: np.ndarray, k: int) -> tuple[int
     return _pad(st.betti_numbers(), k)
 
 
-def betti_of_graph(graph: ThresholdGraph, max_dim: int = 2) -> tuple[tuple[int, ...], int]:
-    """Betti numbers ``b_0..b_k`` of the flag complex of ``graph``, by single-scale edge collapse.
+def betti_of_graph(graph: ThresholdGraph, max_dim: int = 2,
+                   coords: np.ndarray | None = None) -> tuple[tuple[int, ...], int]:
+    """Betti numbers ``b_0..b_k`` of the flag complex of ``graph``, by vertex and edge collapses.
 
-    ``b_0`` is the number of connected components; each component with at least one edge
-    is collapsed and its homology computed; isolated vertices contribute only to ``b_0``.
+    ``b_0`` is the number of connected components of ``graph``; the rest is computed on the
+    graph reduced by :func:`~invariance.topology.collapse.collapse_flag_graph` (vertex and
+    edge domination, exact; longest edges first), whose isolated vertices contribute only
+    to ``b_0``.
 
     Args:
         graph: a :class:`~invariance.topology.geometry.ThresholdGraph`.
         max_dim: ``k >= 0``.
+        coords: the cloud's coordinates (optional): they rank candidate dominators (faster,
+            same result).
 
     Returns:
         ``(betti, n_edges_reduced)``.
@@ -133,7 +125,10 @@ def betti_of_graph(graph: ThresholdGraph, max_dim: int = 2) -> tuple[tuple[int, 
     used = np.unique(np.concatenate([graph.rows, graph.cols]))
     relabel = np.full(graph.n, -1, dtype=np.int64)
     relabel[used] = np.arange(used.size)
-    rows, cols = _collapse_edges(used.size, relabel[graph.rows], relabel[graph.cols])
+    from .collapse import collapse_flag_graph
+
+    C = None if coords is None else np.asarray(coords, dtype=np.float64)[used]
+    rows, cols, _ = collapse_flag_graph(used.size, relabel[graph.rows], relabel[graph.cols], C, graph.lengths)
     higher = _flag_betti(used.size, rows, cols, k)
     return (b0,) + higher[1:], int(rows.size)
 
@@ -217,7 +212,7 @@ def betti_report(
         graph = threshold_graph(X, spec)
         r, diam, n_edges = graph.scale, graph.diameter, graph.n_edges
         if backend == "collapse":
-            betti, reduced = betti_of_graph(graph, k)
+            betti, reduced = betti_of_graph(graph, k, X)
         else:
             betti = _giotto(graph, k, threads)
     else:

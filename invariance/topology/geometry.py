@@ -16,7 +16,7 @@ differences, so the edge set is the one GUDHI builds from the same points and ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -139,6 +139,104 @@ def _exact_sq(X: NDArray[np.float64], i: NDArray[np.intp], j: NDArray[np.intp]) 
     return out
 
 
+#: clouds whose span has at most this many dimensions use the direct pair kernel (numba)
+_DIRECT_MAX_DIM = 16
+_PAIRS: object = None
+#: smaller clouds use the Gram blocks (no compilation)
+_DIRECT_MIN_POINTS = 2048
+
+
+def _pair_kernels() -> object:
+    """numba kernels over the pairs of a cloud sorted by its first coordinate (``None`` without numba)."""
+    global _PAIRS
+    if _PAIRS is None:
+        try:
+            import numba
+        except ImportError:
+            _PAIRS = False
+            return None
+
+        @numba.njit(cache=True)
+        def row_pairs(P: NDArray[np.float64], i: int, hi: float, reach: float, q: int, rows: NDArray[np.int64],
+                      cols: NDArray[np.int64], d2: NDArray[np.float64], write: bool) -> int:
+            """Pairs ``(i, j)``, ``j > i``, with squared distance ``<= hi`` (rows sorted by column 0)."""
+            n, d = P.shape
+            for j in range(i + 1, n):
+                if P[j, 0] - P[i, 0] > reach:
+                    break
+                s = 0.0
+                for k in range(d):
+                    y = P[i, k] - P[j, k]
+                    s += y * y
+                if s <= hi:
+                    if write:
+                        rows[q] = i
+                        cols[q] = j
+                        d2[q] = s
+                    q += 1
+            return q
+
+        @numba.njit(parallel=True, cache=True)
+        def upper_max(P: NDArray[np.float64]) -> NDArray[np.float64]:
+            """``max_{j > i} |p_i - p_j|^2`` for every row ``i`` (0 for the last)."""
+            n, d = P.shape
+            out = np.zeros(n)
+            for i in numba.prange(n):
+                best = 0.0
+                for j in range(i + 1, n):
+                    s = 0.0
+                    for k in range(d):
+                        y = P[i, k] - P[j, k]
+                        s += y * y
+                    best = max(best, s)
+                out[i] = best
+            return out
+
+        @numba.njit(parallel=True, cache=True)
+        def count(P: NDArray[np.float64], hi: float, reach: float) -> NDArray[np.int64]:
+            n = P.shape[0]
+            out = np.zeros(n, np.int64)
+            dummy_i = np.zeros(0, np.int64)
+            dummy_f = np.zeros(0)
+            for i in numba.prange(n):
+                out[i] = row_pairs(P, i, hi, reach, 0, dummy_i, dummy_i, dummy_f, False)
+            return out
+
+        @numba.njit(parallel=True, cache=True)
+        def fill(P: NDArray[np.float64], hi: float, reach: float, offsets: NDArray[np.int64],
+                 rows: NDArray[np.int64], cols: NDArray[np.int64], d2: NDArray[np.float64]) -> None:
+            for i in numba.prange(P.shape[0]):
+                row_pairs(P, i, hi, reach, offsets[i], rows, cols, d2, True)
+
+        _PAIRS = (upper_max, count, fill)
+    return _PAIRS or None
+
+
+def principal_coordinates(X: NDArray[np.float64], max_dim: int = _DIRECT_MAX_DIM) -> NDArray[np.float64] | None:
+    """``X`` in the orthonormal basis of its principal axes, when its span has at most ``max_dim`` dimensions.
+
+    An isometry up to rounding (the discarded singular values are below ``1e-13`` of the
+    largest), columns in decreasing order of variance; ``None`` when the span is larger.
+
+    Example:
+        >>> from invariance.topology import samplers
+        >>> principal_coordinates(samplers.sphere(50, ambient_dim=785, seed=0)).shape
+        (50, 3)
+    """
+    Z = isometric_coordinates(X)
+    if Z.shape[0] < 2:
+        return None
+    if Z.shape[1] > 4 * max_dim:
+        return None
+    _, S, Vt = np.linalg.svd(Z, full_matrices=False)
+    if S[0] == 0:
+        return np.zeros((Z.shape[0], 1))
+    rank = int(np.sum(S > 1e-13 * S[0]))
+    if rank > max_dim:
+        return None
+    return np.ascontiguousarray(Z @ Vt[:rank].T)
+
+
 class _Gram:
     """Blocked squared distances of a (reduced) cloud with a rounding bound."""
 
@@ -227,6 +325,56 @@ class ThresholdGraph:
         return int(self.rows.size)
 
 
+def _direct_threshold_graph(X: NDArray[np.float64], P: NDArray[np.float64], spec: RelativeScale | float,
+                            kernels: Any) -> ThresholdGraph:
+    """The threshold graph from the principal coordinates ``P`` of ``X`` by the numba pair kernels.
+
+    Rows sorted by the first principal coordinate: a pair whose first coordinates differ by
+    more than ``r`` is no edge, so each row stops early. Squared distances within rounding
+    of ``r^2`` (and of the diameter) are recomputed from the coordinates of ``X`` itself.
+    """
+    upper_max, count, fill = kernels
+    n = X.shape[0]
+    order = np.argsort(P[:, 0], kind="stable")
+    Ps = np.ascontiguousarray(P[order])
+    tol = 1e-10 * float(np.max(np.einsum("ij,ij->i", Ps, Ps))) + 1e-300
+    diam = float("nan")
+    if isinstance(spec, RelativeScale):
+        um = upper_max(Ps)
+        top = float(um.max())
+        cand = order[np.nonzero(um >= top - tol)[0]]
+        if cand.size <= 256:  # many near-ties: the value is within 1e-10 relative
+            best = 0.0
+            for i in cand:
+                diff = X - X[i]
+                best = max(best, float(np.einsum("ij,ij->i", diff, diff).max()))
+            top = best
+        diam = float(np.sqrt(top))
+        r = spec.resolve(diam)
+    else:
+        r = spec
+    r2 = r * r
+    hi = r2 + tol
+    counts = count(Ps, hi, float(np.sqrt(hi)))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    m = int(offsets[-1])
+    si, sj, vals = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m)
+    fill(Ps, hi, float(np.sqrt(hi)), offsets[:-1].copy(), si, sj, vals)
+    i, j = order[si], order[sj]
+    swap = i > j
+    i[swap], j[swap] = j[swap], i[swap]
+    near = np.nonzero(vals >= r2 - tol)[0]
+    if near.size:
+        vals[near] = _exact_sq(X, i[near], j[near])
+        drop = near[np.sqrt(vals[near]) > r]
+        if drop.size:
+            keep = np.ones(m, dtype=bool)
+            keep[drop] = False
+            i, j, vals = i[keep], j[keep], vals[keep]
+    return ThresholdGraph(n=int(n), rows=i.astype(np.int64), cols=j.astype(np.int64), lengths=np.sqrt(vals),
+                          scale=float(r), diameter=diam)
+
+
 def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
     """The 1-skeleton of ``VR_r(X)``: edges ``{i, j}`` with ``||x_i - x_j|| <= r``.
 
@@ -246,6 +394,10 @@ def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
     """
     X = as_points(points)
     spec = resolve_scale(scale)
+    kernels = _pair_kernels() if X.shape[0] > _DIRECT_MIN_POINTS else None
+    P = principal_coordinates(X) if kernels is not None else None
+    if P is not None:
+        return _direct_threshold_graph(X, P, spec, kernels)
     gram = _Gram(X)
     diam = float("nan")
     if isinstance(spec, RelativeScale):
