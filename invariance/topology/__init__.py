@@ -5,6 +5,8 @@ them; ``import invariance`` never imports this package.
 
 * :func:`betti_numbers` / :func:`betti_report`: ``(b_0, ..., b_k)`` of the Vietoris-Rips
   complex at one scale (``diam/4`` by default), several backends;
+* :mod:`~invariance.topology.collapse`: the exact reductions behind the default backend
+  (vertex and edge domination on bit sets);
 * :func:`persistence_diagram`, :func:`most_persistent`, :func:`persistent_betti_numbers`:
   the scale-free alternative for sparse clouds;
 * :func:`merge_clusters`, :func:`effective_width`: neurons that coincide (Lemma 3, Thm 1);

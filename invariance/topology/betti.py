@@ -12,12 +12,13 @@ components, ``b_1`` loops, ``b_2`` voids. The paper computes them with GUDHI's
 * ``"giotto-ph"``: giotto-ph's parallel ripser with edge collapse, on the threshold graph
   (our exact edge set, edge lengths as filtration).
 * ``"collapse"`` (default): one scale only. ``b_0`` from the connected components of the
-  threshold graph ``G_r``; for ``b_1..b_k`` every edge gets filtration value 0, so the
-  edge collapse may remove every dominated edge of the flag complex (an edge ``uv`` is
-  dominated by ``w`` when ``N[u] ∩ N[v] ⊆ N[w]``; removing it preserves the homotopy type
-  of the flag complex), repeated to a fixed point; the tiny remaining flag complex is
-  expanded to dimension ``k + 1`` and its homology computed. Exact, and the fastest
-  backend measured (``benchmarks/results/betti.md``).
+  threshold graph ``G_r``; for ``b_1..b_k`` the flag complex is reduced by dominated
+  vertices (``N[v] ⊆ N[w]``) and dominated edges (an edge ``uv`` is dominated by ``w``
+  when ``N[u] ∩ N[v] ⊆ N[w]``; removing either preserves the homotopy type of the flag
+  complex), :mod:`~invariance.topology.collapse` (bit sets, numba; GUDHI's edge collapse
+  to a fixed point); the tiny remaining flag complex is expanded to dimension ``k + 1``
+  and its homology computed. Exact, and the fastest backend measured
+  (``benchmarks/results/betti.md``).
 
 ``b_p`` for ``p > k`` are never reported; the tuple always has length ``k + 1``.
 """
