@@ -401,6 +401,10 @@ def collapse_flag_graph(
         rows, cols: the edges.
         coords: optional ``(n, D)`` coordinates of the vertices (a point cloud); they only
             rank candidate dominators (the one nearest an edge's midpoint first).
+        lengths: optional edge lengths; edges are then tried longest first (a long edge's
+            lens is thin and its dominator's shorter edges are still there: on S^2 at
+            ``n = 8192`` the first pass removes 99% of the edges this way, 15% in random order).
+        hints: look the vertex nearest each edge's midpoint up in a grid (needs ``coords``).
         kernel: ``"auto"`` (bit sets when numba is importable, ``n <= 65536`` and there are
             at least ``BITSET_MIN_EDGES`` edges; GUDHI alone otherwise),
             ``"bitset"`` or ``"gudhi"``.
@@ -423,6 +427,8 @@ def collapse_flag_graph(
         raise ValueError(f"rows and cols must be 1-d arrays of one length, got shapes {rows.shape} and {cols.shape}")
     if rows.size and (min(rows.min(), cols.min()) < 0 or max(rows.max(), cols.max()) >= n):
         raise ValueError(f"rows and cols must hold vertex labels in [0, {n})")
+    if lengths is not None and np.shape(lengths) != rows.shape:
+        raise ValueError(f"lengths must have one entry per edge ({rows.size}), got shape {np.shape(lengths)}")
     if coords is not None and np.asarray(coords).shape[0] != n:
         raise ValueError(f"coords must have n = {n} rows, got {np.asarray(coords).shape}")
     m = int(rows.size)
