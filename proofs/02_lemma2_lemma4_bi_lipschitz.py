@@ -187,6 +187,8 @@ print("centering rule, eta K = 0.4: ratios in", (rc.min_ratio, rc.max_ratio), " 
 # Finite collections (with a coincident pair), generated equivariant rules with their stated $K$, $\eta K \in [0.01, 3]$;
 # then lazily infinite collections with $\eta K < 1$. The cell prints the worst slacks
 # $\min(\text{ratio}) - (1 - \eta K)$ and $(1 + \eta K) - \max(\text{ratio})$, and the largest $\max\|U_i - U_j\|/(K\|x_i - x_j\|)$.
+# Lemma 4 is checked on differences, $\|U_i - U_j\| - K\|x_i - x_j\| \le$ the round-off tolerance of the collection's scale:
+# for a near-coincident pair the ratio itself carries a round-off of $\epsilon \max\|U\| / \|x_i - x_j\|$ and may read $1 + 10^{-9}$.
 
 # %%
 stats = []
@@ -197,7 +199,8 @@ def lemmas_2_4_finite(X, rule, frac):
     K = rule.smoothness_constant(X.n)
     r4 = inv.assert_update_difference_bound(rule, X, K)
     r2 = inv.assert_bi_lipschitz(rule, X, frac / K, K)
-    stats.append((r2.lower_slack, r2.upper_slack, r4.max_ratio / K, r2.lower_bound_vacuous))
+    stats.append((r2.lower_slack, r2.upper_slack, r4.max_ratio / K, r4.max_excess - r4.tolerance,
+                  r2.lower_bound_vacuous))
 
 lemmas_2_4_finite()
 lazy = []
@@ -209,12 +212,12 @@ def lemma2_lazy(X, rule, frac):
     lazy.append(inv.assert_bi_lipschitz(rule, X, frac / K, K).lower_slack)
 
 lemma2_lazy()
-s = np.array([row[:3] for row in stats], dtype=float)
-print(f"finite: {len(stats)} cases ({sum(row[3] for row in stats)} with eta K >= 1, lower bound vacuous)")
+s = np.array([row[:4] for row in stats], dtype=float)
+print(f"finite: {len(stats)} cases ({sum(row[4] for row in stats)} with eta K >= 1, lower bound vacuous)")
 print(f"  worst lower slack {np.nanmin(s[:, 0]):.3g}, worst upper slack {np.nanmin(s[:, 1]):.3g}, "
-      f"largest Lemma-4 ratio / K {s[:, 2].max():.4f}")
+      f"largest Lemma-4 ratio / K {s[:, 2].max():.4f}, largest excess over the tolerance {s[:, 3].max():.3g}")
 print(f"lazy:   {len(lazy)} cases, worst lower slack {np.nanmin(lazy):.3g}")
-assert np.nanmin(s[:, 0]) > -1e-9 and np.nanmin(s[:, 1]) > -1e-9 and s[:, 2].max() <= 1 + 1e-9
+assert np.nanmin(s[:, 0]) > -1e-9 and np.nanmin(s[:, 1]) > -1e-9 and s[:, 3].max() <= 0
 
 # %% [markdown]
 # ## Dropping the hypotheses

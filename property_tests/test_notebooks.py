@@ -187,3 +187,48 @@ def test_readme_links_every_notebook_and_every_link_resolves():
     linked = {Path(t.split("#")[0]).name for t in local}
     missing = [p.name for p in NOTEBOOKS if p.name not in linked]
     assert not missing, f"proofs/README.md does not link {missing}"
+
+
+_PROBE = '''
+import pathlib, sys
+sys.path.insert(0, {proofs!r})
+if {patch}:
+    import notebook_setup  # noqa: F401  (switches hypothesis's pool of local literals off)
+from hypothesis import given, settings, strategies as st
+
+def draws():
+    out = []
+
+    @settings(max_examples=200, derandomize=True, database=None)
+    @given(st.floats(0, 10))
+    def f(x):
+        out.append(x)
+
+    f()
+    return out
+
+before = draws()
+pathlib.Path({tmp!r}, "many_literals.py").write_text("C = [" + ", ".join(f"{{i}}.{{i}}25" for i in range(1, 10)) + "]\\n")
+sys.path.insert(0, {tmp!r})
+import many_literals  # noqa: E402,F401  (a local module with new literals)
+print(sum(a != b for a, b in zip(before, draws())))
+'''
+
+
+@pytest.mark.parametrize("patch", [True, False], ids=["notebook-setup", "plain-hypothesis"])
+def test_notebook_cases_do_not_move_when_local_literals_are_imported(patch, tmp_path):
+    """The notebooks' derandomized cases do not depend on the literals of local modules imported so far
+    (notebook_setup.without_local_constants); negative control: plain hypothesis's do."""
+    import subprocess
+    import sys
+
+    code = _PROBE.format(proofs=str(PROOFS), patch=patch, tmp=str(tmp_path))
+    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "hypothesis")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    moved = int(done.stdout.split()[-1])
+    if patch:
+        assert moved == 0, f"{moved} of 200 derandomized draws moved after a module with literals was imported"
+    elif moved == 0:
+        pytest.skip("this hypothesis draws no literals of local modules: notebook_setup's switch is idle")
