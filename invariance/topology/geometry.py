@@ -151,63 +151,10 @@ def _pair_kernels() -> object:
     global _PAIRS
     if _PAIRS is None:
         try:
-            import numba
+            from ._pair_kernel import count, fill, upper_max
         except ImportError:
             _PAIRS = False
             return None
-
-        @numba.njit(cache=True)
-        def row_pairs(P: NDArray[np.float64], i: int, hi: float, reach: float, q: int, rows: NDArray[np.int64],
-                      cols: NDArray[np.int64], d2: NDArray[np.float64], write: bool) -> int:
-            """Pairs ``(i, j)``, ``j > i``, with squared distance ``<= hi`` (rows sorted by column 0)."""
-            n, d = P.shape
-            for j in range(i + 1, n):
-                if P[j, 0] - P[i, 0] > reach:
-                    break
-                s = 0.0
-                for k in range(d):
-                    y = P[i, k] - P[j, k]
-                    s += y * y
-                if s <= hi:
-                    if write:
-                        rows[q] = i
-                        cols[q] = j
-                        d2[q] = s
-                    q += 1
-            return q
-
-        @numba.njit(parallel=True, cache=True)
-        def upper_max(P: NDArray[np.float64]) -> NDArray[np.float64]:
-            """``max_{j > i} |p_i - p_j|^2`` for every row ``i`` (0 for the last)."""
-            n, d = P.shape
-            out = np.zeros(n)
-            for i in numba.prange(n):
-                best = 0.0
-                for j in range(i + 1, n):
-                    s = 0.0
-                    for k in range(d):
-                        y = P[i, k] - P[j, k]
-                        s += y * y
-                    best = max(best, s)
-                out[i] = best
-            return out
-
-        @numba.njit(parallel=True, cache=True)
-        def count(P: NDArray[np.float64], hi: float, reach: float) -> NDArray[np.int64]:
-            n = P.shape[0]
-            out = np.zeros(n, np.int64)
-            dummy_i = np.zeros(0, np.int64)
-            dummy_f = np.zeros(0)
-            for i in numba.prange(n):
-                out[i] = row_pairs(P, i, hi, reach, 0, dummy_i, dummy_i, dummy_f, False)
-            return out
-
-        @numba.njit(parallel=True, cache=True)
-        def fill(P: NDArray[np.float64], hi: float, reach: float, offsets: NDArray[np.int64],
-                 rows: NDArray[np.int64], cols: NDArray[np.int64], d2: NDArray[np.float64]) -> None:
-            for i in numba.prange(P.shape[0]):
-                row_pairs(P, i, hi, reach, offsets[i], rows, cols, d2, True)
-
         _PAIRS = (upper_max, count, fill)
     return _PAIRS or None
 
@@ -271,6 +218,34 @@ class _Gram:
             yield a, d2
 
 
+def _exact_diameter_sq(X: NDArray[np.float64], rowmax: NDArray[np.float64], tol: float,
+                       index: NDArray[np.intp] | None = None) -> float:
+    """``diam(X)^2`` from approximate row maxima ``rowmax`` (row ``k`` is point ``index[k]``, or ``k``):
+    the rows within ``tol`` of the top are recomputed from the coordinates of ``X`` (unless more than
+    256 tie, when the approximate value, within 1e-10 relative, is returned)."""
+    top = float(rowmax.max())
+    rows = np.nonzero(rowmax >= top - tol)[0]
+    if rows.size > 256:
+        return top
+    best = 0.0
+    for i in (rows if index is None else index[rows]):
+        diff = X - X[i]
+        best = max(best, float(np.einsum("ij,ij->i", diff, diff).max()))
+    return best
+
+
+def _decided_near_threshold(X: NDArray[np.float64], i: NDArray[np.intp], j: NDArray[np.intp],
+                            vals: NDArray[np.float64], r: float, lo: float) -> NDArray[np.bool_]:
+    """Which candidate pairs are edges: squared distances ``vals >= lo`` (within rounding of ``r^2``)
+    are recomputed from the coordinates (in place) and kept when ``<= r``; the others are kept."""
+    keep = np.ones(vals.size, dtype=bool)
+    near = np.nonzero(vals >= lo)[0]
+    if near.size:
+        vals[near] = _exact_sq(X, i[near], j[near])
+        keep[near[np.sqrt(vals[near]) > r]] = False
+    return keep
+
+
 def _diameter_sq(X: NDArray[np.float64], gram: _Gram) -> float:
     n = X.shape[0]
     if n == 1:
@@ -278,15 +253,7 @@ def _diameter_sq(X: NDArray[np.float64], gram: _Gram) -> float:
     rowmax = np.zeros(n)
     for a, d2 in gram.blocks():
         rowmax[a:a + d2.shape[0]] = d2.max(axis=1)
-    top = float(rowmax.max())
-    rows = np.nonzero(rowmax >= top - gram.tol)[0]
-    if rows.size > 256:  # many near-ties: the Gram value is within 1e-10 relative
-        return top
-    best = 0.0
-    for i in rows:
-        diff = X - X[i]
-        best = max(best, float(np.einsum("ij,ij->i", diff, diff).max()))
-    return best
+    return _exact_diameter_sq(X, rowmax, gram.tol)
 
 
 def diameter(points: ArrayLike) -> float:
@@ -340,16 +307,7 @@ def _direct_threshold_graph(X: NDArray[np.float64], P: NDArray[np.float64], spec
     tol = 1e-10 * float(np.max(np.einsum("ij,ij->i", Ps, Ps))) + 1e-300
     diam = float("nan")
     if isinstance(spec, RelativeScale):
-        um = upper_max(Ps)
-        top = float(um.max())
-        cand = order[np.nonzero(um >= top - tol)[0]]
-        if cand.size <= 256:  # many near-ties: the value is within 1e-10 relative
-            best = 0.0
-            for i in cand:
-                diff = X - X[i]
-                best = max(best, float(np.einsum("ij,ij->i", diff, diff).max()))
-            top = best
-        diam = float(np.sqrt(top))
+        diam = float(np.sqrt(_exact_diameter_sq(X, upper_max(Ps), tol, order)))
         r = spec.resolve(diam)
     else:
         r = spec
@@ -363,14 +321,9 @@ def _direct_threshold_graph(X: NDArray[np.float64], P: NDArray[np.float64], spec
     i, j = order[si], order[sj]
     swap = i > j
     i[swap], j[swap] = j[swap], i[swap]
-    near = np.nonzero(vals >= r2 - tol)[0]
-    if near.size:
-        vals[near] = _exact_sq(X, i[near], j[near])
-        drop = near[np.sqrt(vals[near]) > r]
-        if drop.size:
-            keep = np.ones(m, dtype=bool)
-            keep[drop] = False
-            i, j, vals = i[keep], j[keep], vals[keep]
+    keep = _decided_near_threshold(X, i, j, vals, r, r2 - tol)
+    if not keep.all():
+        i, j, vals = i[keep], j[keep], vals[keep]
     return ThresholdGraph(n=int(n), rows=i.astype(np.int64), cols=j.astype(np.int64), lengths=np.sqrt(vals),
                           scale=float(r), diameter=diam)
 
@@ -415,14 +368,10 @@ def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
         upper = j > i  # column index j is relative to a
         i, j = i[upper], j[upper]
         vals = d2[i, j]
-        near = vals >= lo
         i = i + a
         j = j + a
-        if np.any(near):
-            where = np.nonzero(near)[0]
-            vals[where] = _exact_sq(X, i[where], j[where])
-            keep = ~near
-            keep[where[np.sqrt(vals[where]) <= r]] = True
+        keep = _decided_near_threshold(X, i, j, vals, r, lo)
+        if not keep.all():
             i, j, vals = i[keep], j[keep], vals[keep]
         rows.append(i.astype(np.int64))
         cols.append(j.astype(np.int64))
