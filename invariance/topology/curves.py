@@ -255,7 +255,7 @@ def betti_curve(
     max_scale: float | None = None,
     relative: bool = True,
     spacing: str = "linear",
-    backend: str = "giotto-ph",
+    backend: str = "auto",
     threads: int = 2,
 ) -> BettiCurve:
     """Betti curves ``b_p(VR_r(X))``, ``p = 0..k``, on a grid of scales, from one persistence diagram.

@@ -274,7 +274,8 @@ class ThresholdGraph:
     Attributes:
         n: number of vertices (points).
         rows, cols: the edges as two int arrays with ``rows < cols``.
-        lengths: the edge lengths ``||x_i - x_j||`` (Gram identity; exact near ``r``).
+        lengths: the edge lengths ``||x_i - x_j||``, within ``1e-6`` relative (recomputed from
+            the coordinates near ``r`` and for short edges: duplicated points get length 0).
         scale: the absolute scale ``r``.
         diameter: the cloud's diameter (``nan`` when it was not needed).
     """
@@ -363,6 +364,7 @@ def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
     cols: list[NDArray[np.int64]] = []
     lengths: list[NDArray[np.float64]] = []
     lo, hi = r2 - gram.tol, r2 + gram.tol
+    short_sq = 1e6 * gram.tol  # below: lengths recomputed, so every length is within 1e-6 relative
     for a, d2 in gram.blocks():
         i, j = np.nonzero(d2 <= hi)
         upper = j > i  # column index j is relative to a
@@ -373,6 +375,9 @@ def threshold_graph(points: ArrayLike, scale: object = None) -> ThresholdGraph:
         keep = _decided_near_threshold(X, i, j, vals, r, lo)
         if not keep.all():
             i, j, vals = i[keep], j[keep], vals[keep]
+        short = np.nonzero(vals < short_sq)[0]  # the Gram identity's round-off, ~tol, is large there
+        if short.size:
+            vals[short] = _exact_sq(X, i[short], j[short])
         rows.append(i.astype(np.int64))
         cols.append(j.astype(np.int64))
         lengths.append(np.sqrt(vals))
