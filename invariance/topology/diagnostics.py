@@ -352,9 +352,11 @@ def breakdown_diagnostics(before: ArrayLike, after: ArrayLike, **options: Any) -
             * ``confidence`` (``0.95``), ``n_subsamples`` (``20``), ``subsample_size``, ``seed`` (``0``),
               ``method`` (``"bottleneck-subsampling"``): passed to :func:`significant_features`.
             * ``max_scale`` (``None``), ``high_dim_scale`` (``0.75``): where the filtrations stop, as
-              for :func:`significant_features`. For ``n`` in the thousands use ``max_scale=0.5`` (or
-              ``max_dim=1``) with ``significance=False``: the ``H_2`` diagram up to ``0.75 diam`` of
-              1024 points on S^2 takes about a minute on 2 cores.
+              for :func:`significant_features`. Measured on 2 cores: significant features of 1000
+              points of S^2 in R^785 take about 22 s (``benchmarks/results/topology_robust.md``);
+              a dense low-dimensional cloud costs more (1024 points of a double torus in R^3: about
+              7 s per ``H_2`` diagram up to ``0.75 diam``, most of it GUDHI's filtered edge collapse),
+              so for ``n`` in the thousands lower ``max_scale`` (or ``max_dim``).
             * ``normalise`` (``"none"``): a :func:`~invariance.topology.normalise_shape` method applied
               to both clouds before the topology (not before the merging/spreading measures).
 
