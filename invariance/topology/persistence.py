@@ -66,8 +66,9 @@ def persistence_diagram(points: ArrayLike, max_dim: int = 2, *, max_scale: float
             ``"collapse"``, ``"giotto-ph"`` or ``"gudhi"``. Measured (2 cores,
             ``benchmarks/results/topology_robust.md``): ``H_2`` of 1024 points of an
             anisotropic Gaussian in ``R^10`` (268k edges) up to 0.3 diam takes about 5 s with
-            ``"collapse"`` (4.8 s of it GUDHI's collapse, which leaves 23k edges), 18 s with
-            giotto-ph without its collapse and minutes with it.
+            ``"collapse"`` (4.8 s of it GUDHI's collapse, which leaves 23k edges), 18.9 s with
+            giotto-ph without its collapse and 24.2 s with it (on other clouds its collapse ran
+            for minutes: the trained MNIST clouds of ``MnistConfig.robust_topology``).
         threads: threads for giotto-ph.
         collapse_edges: giotto-ph's own edge collapse (``backend="giotto-ph"`` only; the
             diagram is the same either way). ``None``: off for ``k <= 1``, on for ``k >= 2``.
