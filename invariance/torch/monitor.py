@@ -56,8 +56,12 @@ cloud the paper's lemmas speak of for Adam.
 **Topology every k steps.** ``diagnose_every=k`` calls
 ``invariance.topology.breakdown_diagnostics(before, after, **diagnose_options)`` on the
 numpy clouds of every k-th recorded step and stores its result in the record's
-``diagnostics``; if that function is not available in the installed version, asking for
-it raises ``NotImplementedError`` (the hook point is :meth:`TrainingMonitor._diagnose`).
+``diagnostics``. Its defaults are the scale-robust readings (subsampling significance of
+``H_0..H_2`` of both clouds with scale bands, merging against spreading; one
+``significant_features`` of 1000 neurons in R^785 takes about 22 s on 2 cores);
+``diagnose_options={"significance": False}`` reads a fixed lifetime threshold instead. If that
+function is not available in the installed version, asking for it raises
+``NotImplementedError`` (the hook point is :meth:`TrainingMonitor._diagnose`).
 """
 
 from __future__ import annotations
