@@ -155,23 +155,25 @@ def test_robust_readings_are_on_by_default(tiny_run):
 
 
 def test_fractions_read_from_the_curve_equal_fixed_scale_readings():
-    """A fraction read from the Betti curve's diagram is the fixed-scale reading; near a bar's end it is
-    not read (the caller computes it at that scale)."""
+    """A fraction read from the Betti curve's diagram is the fixed-scale reading; where a pairwise distance
+    lies within round-off of the scale it is not read (the caller computes it at that scale)."""
+    from scipy.spatial.distance import pdist
+
     from invariance.experiments.mnist import _betti_from_curve
     from invariance.topology import RelativeScale, betti_curve, betti_numbers, samplers
 
+    grid = np.array([[i, j] for i in range(8) for j in range(8)], dtype=np.float64)  # lengths 1, sqrt 2, 2, ...
     for X in (samplers.sphere(400, ambient_dim=795, seed=0), samplers.figure_eight(300, seed=1),
-              np.random.default_rng(2).standard_normal((300, 5))):
+              np.random.default_rng(2).standard_normal((300, 5)), grid):
         curve = betti_curve(X, max_scale=0.3, num=31)
+        dist = np.sort(pdist(X))
         read = 0
         for f in np.linspace(0.05, 0.3, 11):
-            b = _betti_from_curve(curve, float(f))
+            b = _betti_from_curve(curve, float(f), dist)
             if b is not None:
                 read += 1
                 assert b == betti_numbers(X, RelativeScale(float(f))), f
         assert read >= 9
-        assert _betti_from_curve(curve, 0.31) is None  # beyond the curve
-        ends = curve.diagram.bars[1][np.isfinite(curve.diagram.bars[1])]
-        ends = ends[(ends > 0) & (ends < curve.max_scale)]
-        if ends.size:  # exactly at a bar's end: not read
-            assert _betti_from_curve(curve, float(ends[0] / curve.diameter)) is None
+        assert _betti_from_curve(curve, 0.31, dist) is None  # beyond the curve
+        assert _betti_from_curve(curve, float(dist[dist > 0][0] / curve.diameter), dist) is None  # at an edge
+    assert _betti_from_curve(betti_curve(grid, max_scale=0.3, num=31), 2.0 / (7 * 2**0.5), np.sort(pdist(grid))) is None
