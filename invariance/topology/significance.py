@@ -305,7 +305,7 @@ def significant_features(
         raise ValueError(f"subsample_size must be <= n = {n}, got {subsample_size}")
     s = check_seed(seed)
     Z = isometric_coordinates(X)
-    D = _distance_matrix(Z) if 1 < n <= _MATRIX_MAX else None
+    D = _distance_matrix(Z) if 1 < n <= _MATRIX_MAX and method != "fixed" else None  # for the subsamples
     diam = float(D.max()) if D is not None else diameter(Z)
     if max_scale is not None:
         frac = check_positive(max_scale, "max_scale")
