@@ -83,19 +83,16 @@ def bitset_kernel_available() -> bool:
 
 
 def _kernel() -> Any:
+    """The numba kernel (``None`` without numba); imported once, compiled on first call (disk-cached)."""
     global _KERNEL
     if _KERNEL is None:
         try:
-            _KERNEL = _compile()
+            from ._bitset_kernel import collapse_kernel
+
+            _KERNEL = collapse_kernel
         except ImportError:
             _KERNEL = False
     return _KERNEL or None
-
-
-def _compile() -> Any:
-    from ._bitset_kernel import collapse_kernel
-
-    return collapse_kernel
 
 
 def _rank_coordinates(coords: NDArray[np.float64], seed: int = 0) -> NDArray[np.float64]:

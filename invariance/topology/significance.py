@@ -65,8 +65,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive, check_seed
-from .geometry import as_points, diameter, isometric_coordinates, threshold_graph
-from .persistence import PersistenceDiagram, graph_filtration_bars
+from .geometry import as_points, diameter, isometric_coordinates
+from .persistence import PersistenceDiagram, _collapsed_bars, graph_filtration_bars
 
 __all__ = ["SIGNIFICANCE_METHODS", "Feature", "SignificantFeatures", "significant_features"]
 
@@ -194,8 +194,7 @@ def _rips(Z: NDArray[np.float64], k: int, tops: tuple[float | None, ...], thread
             dgms = ripser_parallel(source, metric="euclidean" if D is None else "precomputed", maxdim=q,
                                    collapse_edges=False, n_threads=threads)["dgms"]
         elif D is None:
-            g = threshold_graph(Z, scale=top)
-            dgms = graph_filtration_bars(n, g.rows, g.cols, g.lengths, q, threads)
+            dgms = _collapsed_bars(Z, q, top, threads)
         else:
             i, j = np.nonzero(np.triu(D <= top, 1))
             dgms = graph_filtration_bars(n, i.astype(np.int64), j.astype(np.int64), D[i, j], q, threads)
