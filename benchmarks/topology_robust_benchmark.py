@@ -30,10 +30,13 @@ from typing import Any, Callable
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from invariance.topology import clear_geometry_memo  # noqa: E402
+
 
 def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(repeat):
+        clear_geometry_memo()  # from scratch: no diameter or Gram blocks kept from the last call
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
@@ -47,9 +50,11 @@ def paired(fn: Callable[[], Any], base: Callable[[], Any], repeat: int) -> tuple
     """
     times, ratios, out = [], [], None
     for _ in range(repeat):
+        clear_geometry_memo()
         t = time.perf_counter()
         base()
         b = time.perf_counter() - t
+        clear_geometry_memo()
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)

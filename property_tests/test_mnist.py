@@ -159,21 +159,49 @@ def test_fractions_read_from_the_curve_equal_fixed_scale_readings():
     lies within round-off of the scale it is not read (the caller computes it at that scale)."""
     from scipy.spatial.distance import pdist
 
-    from invariance.experiments.mnist import _betti_from_curve
+    from invariance.experiments.mnist import _betti_from_curve, _distances_up_to
     from invariance.topology import RelativeScale, betti_curve, betti_numbers, samplers
 
     grid = np.array([[i, j] for i in range(8) for j in range(8)], dtype=np.float64)  # lengths 1, sqrt 2, 2, ...
     for X in (samplers.sphere(400, ambient_dim=795, seed=0), samplers.figure_eight(300, seed=1),
               np.random.default_rng(2).standard_normal((300, 5)), grid):
         curve = betti_curve(X, max_scale=0.3, num=31)
-        dist = np.sort(pdist(X))
+        covered = curve.max_scale * (1 + 1e-6)
+        dist = _distances_up_to(X, covered)
+        every = np.sort(pdist(X))
+        near = every[every <= curve.max_scale]
+        assert np.allclose(dist[:near.size], near, rtol=0, atol=1e-9 * curve.diameter)  # the distances, to round-off
         read = 0
         for f in np.linspace(0.05, 0.3, 11):
-            b = _betti_from_curve(curve, float(f), dist)
+            b = _betti_from_curve(curve, float(f), dist, covered)
             if b is not None:
                 read += 1
                 assert b == betti_numbers(X, RelativeScale(float(f))), f
-        assert read >= 9
-        assert _betti_from_curve(curve, 0.31, dist) is None  # beyond the curve
-        assert _betti_from_curve(curve, float(dist[dist > 0][0] / curve.diameter), dist) is None  # at an edge
-    assert _betti_from_curve(betti_curve(grid, max_scale=0.3, num=31), 2.0 / (7 * 2**0.5), np.sort(pdist(grid))) is None
+        assert read >= 10
+        assert _betti_from_curve(curve, 0.31, dist, covered) is None  # beyond the curve
+        assert _betti_from_curve(curve, 0.3, dist, curve.max_scale) is None  # distances not known beyond r + w
+        assert _betti_from_curve(curve, float(dist[dist > 0][0] / curve.diameter), dist, covered) is None  # an edge
+    curve = betti_curve(grid, max_scale=0.3, num=31)
+    assert _betti_from_curve(curve, 2.0 / (7 * 2**0.5), _distances_up_to(grid, 0.31 * curve.diameter),
+                             0.31 * curve.diameter) is None  # r = 2, a grid length: computed, not read
+
+
+def test_curves_read_from_the_diagnostics_diagram_equal_computed_curves():
+    """The robust readings compute one filtration per snapshot (breakdown_diagnostics'): the curve built
+    from its diagram is the curve betti_curve computes."""
+    from invariance.experiments.mnist import _robust_topology
+    from invariance.topology import betti_curve, samplers
+
+    X = samplers.sphere(300, ambient_dim=795, seed=3)
+    Y = 1.5 * X + 0.002 * np.random.default_rng(0).standard_normal(X.shape)
+    cfg = TINY.with_(robust_topology=True, scale_fractions=(0.15, 0.2, 0.25, 0.3))
+    out = _robust_topology({"initial": X, "final": Y}, cfg)
+    assert out["mechanism"] in ("none", "merging", "spreading", "merging+spreading")
+    for name, Z in (("initial", X), ("final", Y)):
+        ref = betti_curve(Z, max_scale=cfg.curve_max_scale, num=61)
+        assert out["betti_curve"][name]["betti"] == list(ref.at(0.25, relative=True))
+        band = ref.most_stable()
+        assert band is not None and band.betti == (1, 0, 1)  # the sphere, in both snapshots
+        assert out["betti_curve"][name]["most_stable"]["betti"] == list(band.betti)
+        assert np.allclose(out["betti_curve"][name]["most_stable"]["band"], band.fractions, rtol=1e-9)
+        assert out["betti_at_fraction"][name]["0.3"] == list(ref.at(0.3, relative=True))

@@ -265,25 +265,6 @@ def _cloud_geometry(X: NDArray[np.float64]) -> tuple[float, float]:
     return float(np.sqrt(np.nanmax(d2))), float(np.sqrt(np.nanmin(d2)))
 
 
-def _find(name: str) -> Any:
-    """``invariance.topology.<name>`` if the topology package provides it (also from its submodules), else None."""
-    import importlib
-
-    from .. import topology
-
-    found = getattr(topology, name, None)
-    if found is not None:
-        return found
-    for module in ("curves", "diagnostics", "breakdown", "significance"):
-        try:
-            found = getattr(importlib.import_module(f"invariance.topology.{module}"), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    return None
-
-
 def _band_at(curve: Any, fraction: float) -> dict[str, Any]:
     """The Betti tuple of a Betti curve at ``fraction * diam`` and the stable band of scales that holds it."""
     r = fraction * curve.diameter
@@ -299,73 +280,90 @@ def _band_at(curve: Any, fraction: float) -> dict[str, Any]:
     return out
 
 
-def _betti_from_curve(curve: Any, fraction: float, distances: NDArray[np.float64]) -> tuple[int, ...] | None:
+def _betti_from_curve(curve: Any, fraction: float, distances: NDArray[np.float64],
+                      covered: float) -> tuple[int, ...] | None:
     """``b(fraction * diam)`` read from a Betti curve's diagram, or ``None`` when it cannot be read exactly.
 
-    ``distances``: the cloud's pairwise distances, sorted. Every birth and death of a
-    Vietoris-Rips filtration is one of them, and giotto-ph rounds them to float32 (about
-    ``6e-8`` relative). When no distance lies within ``delta = 1e-6 diam`` of ``r``, every edge is
-    on the same side of ``r`` in the rounded filtration as in the exact one, so the complex at
-    ``r``, and the count of bars alive there, is the exact one. Otherwise (or beyond the curve's
+    ``distances``: the cloud's pairwise distances up to ``covered`` (all of them), sorted, each
+    within float64 round-off of the exact one (:func:`_distances_up_to`). Every birth and death of
+    a Vietoris-Rips filtration is a pairwise distance, held within ``res = diagram.resolution``
+    relative (float64 round-off, or float32 when giotto-ph computed it). When no distance lies
+    within ``w = 4 res r`` of ``r``, every edge is on the same side of ``r`` in the computed
+    filtration as in the exact one and in :func:`~invariance.topology.betti_numbers` (whose
+    edges near ``r`` are decided from float64 coordinate differences, within ``res`` too), so the
+    complex at ``r``, and the count of bars alive there, is the one
+    :func:`~invariance.topology.betti_numbers` reads. Otherwise (or beyond the curve's
     ``max_scale``) the caller computes the reading at ``r``.
     """
     diagram = getattr(curve, "diagram", None)
     if diagram is None or not hasattr(diagram, "betti_at") or curve.diameter <= 0:
         return None
     r = fraction * curve.diameter
-    delta = 1e-6 * curve.diameter
-    if r > curve.max_scale + delta:
+    w = 4.0 * float(getattr(diagram, "resolution", 2.0 ** -24)) * r
+    if r > curve.max_scale * (1 + 1e-12) or r + w > covered:
         return None
-    if np.searchsorted(distances, r + delta, side="right") > np.searchsorted(distances, r - delta, side="left"):
+    if np.searchsorted(distances, r + w, side="right") > np.searchsorted(distances, r - w, side="left"):
         return None
     return tuple(int(b) for b in diagram.betti_at(r))
+
+
+def _distances_up_to(X: NDArray[np.float64], scale: float) -> NDArray[np.float64]:
+    """The pairwise distances ``<= scale`` of ``X``, sorted (float64 coordinate differences).
+
+    The edges of the threshold graph at ``scale`` (decided exactly near ``scale``) with their
+    lengths recomputed from the coordinates: a tenth of the cost of all ``n^2 / 2`` distances
+    when ``scale`` is a third of the diameter.
+    """
+    from ..topology.geometry import _exact_lengths, threshold_graph
+
+    g = threshold_graph(X, scale=float(scale))
+    return np.sort(_exact_lengths(X, g.rows, g.cols))
 
 
 def _robust_topology(snapshots: dict[str, NDArray[np.float64]], config: MnistConfig) -> dict[str, Any]:
     """Scale-robust readings of the first and last snapshot.
 
-    Betti numbers at several fractions of the diameter (``config.scale_fractions``); when
-    :mod:`invariance.topology` has them, the Betti curve up to ``curve_max_scale`` (the tuple at
-    ``diam/4`` with the band of scales on which it is stable, and the most stable band) and
-    the breakdown diagnostics (merging versus spreading, with their ``mechanism``). With the
-    curve, a fraction up to ``curve_max_scale`` is read from its diagram (exact unless a pairwise
-    distance lies within round-off of that scale, when it is computed at that scale): one
-    filtration and one pass over the distances cost less than four fixed-scale computations.
+    Betti numbers at several fractions of the diameter (``config.scale_fractions``); with
+    ``config.robust_topology``, the breakdown diagnostics (merging versus spreading, with their
+    ``mechanism``) and the Betti curve up to ``curve_max_scale`` (the tuple at ``diam/4`` with the
+    band of scales on which it is stable, and the most stable band). The curve is read from the
+    diagnostics' own diagram (the same filtration, up to the same scale: computed once), and a
+    fraction up to ``curve_max_scale`` from that diagram (exact unless a pairwise distance lies
+    within round-off of that scale, when it is computed at that scale).
     """
-    from scipy.spatial.distance import pdist
-
-    from ..topology import RelativeScale, betti_numbers
+    from ..topology import BettiCurve, RelativeScale, betti_curve, betti_numbers, breakdown_diagnostics
 
     out: dict[str, Any] = {}
     curves: dict[str, Any] = {}
-    curve = _find("betti_curve") if config.robust_topology else None
-    if curve is not None:
+    if config.robust_topology and "initial" in snapshots and "final" in snapshots:
+        try:
+            report = breakdown_diagnostics(snapshots["initial"], snapshots["final"], significance=False,
+                                           max_scale=config.curve_max_scale, tolerance=config.merge_tolerance)
+            out["breakdown"] = _summarise(report)
+            out["mechanism"] = str(report.mechanism)
+            for name, sig in zip(("initial", "final"), report.significance or ()):
+                curves[name] = BettiCurve.from_diagram(sig.diagram, max_scale=sig.max_scale[0], num=61)
+        except Exception as err:  # noqa: BLE001 - report, never break a run over a diagnostic
+            out["breakdown"] = f"failed: {type(err).__name__}: {err}"
+    if config.robust_topology:
         for name, X in snapshots.items():
             try:
-                curves[name] = curve(X, max_scale=config.curve_max_scale, num=61)
+                if name not in curves:
+                    curves[name] = betti_curve(X, max_scale=config.curve_max_scale, num=61)
                 out.setdefault("betti_curve", {})[name] = _band_at(curves[name], 0.25)
-            except Exception as err:  # noqa: BLE001 - report, never break a run over a diagnostic
+            except Exception as err:  # noqa: BLE001
                 out.setdefault("betti_curve", {})[name] = f"failed: {type(err).__name__}: {err}"
     if config.scale_fractions:
         readings: dict[str, dict[str, list[int]]] = {}
         for name, X in snapshots.items():
             row = readings[name] = {}
-            dist = np.sort(pdist(X)) if name in curves else np.zeros(0)
+            curve = curves.get(name)
+            covered = curve.max_scale * (1 + 1e-6) if curve is not None else 0.0
+            dist = _distances_up_to(X, covered) if curve is not None else np.zeros(0)
             for f in config.scale_fractions:
-                b = _betti_from_curve(curves[name], f, dist) if name in curves else None
+                b = _betti_from_curve(curve, f, dist, covered) if curve is not None else None
                 row[f"{f:g}"] = list(b if b is not None else betti_numbers(X, RelativeScale(f)))
         out["betti_at_fraction"] = readings
-    if not config.robust_topology:
-        return out
-    diagnostics = _find("breakdown_diagnostics")
-    if diagnostics is not None and "initial" in snapshots and "final" in snapshots:
-        try:
-            report = diagnostics(snapshots["initial"], snapshots["final"], significance=False,
-                                 max_scale=config.curve_max_scale, tolerance=config.merge_tolerance)
-            out["breakdown"] = _summarise(report)
-            out["mechanism"] = str(getattr(report, "mechanism", "unknown"))
-        except Exception as err:  # noqa: BLE001
-            out["breakdown"] = f"failed: {type(err).__name__}: {err}"
     return out
 
 

@@ -31,7 +31,7 @@ from .diagnostics import (
     twonn_dimension,
 )
 from .distances import METRICS, as_diagram, diagram_distance, diagram_distances
-from .geometry import RelativeScale, ThresholdGraph, diameter, threshold_graph
+from .geometry import RelativeScale, ThresholdGraph, clear_geometry_memo, diameter, threshold_graph
 from .merges import Merges, effective_width, merge_clusters
 from .normalisation import NORMALISATIONS, normalise_shape, principal_variances
 from .persistence import PersistenceDiagram, most_persistent, persistence_diagram, persistent_betti_numbers
@@ -47,6 +47,7 @@ __all__ = [
     "RelativeScale",
     "ThresholdGraph",
     "diameter",
+    "clear_geometry_memo",
     "threshold_graph",
     "Merges",
     "merge_clusters",

@@ -1,4 +1,5 @@
-"""numba kernels of :func:`invariance.topology.geometry.threshold_graph` for clouds of few dimensions.
+"""numba kernels of :func:`invariance.topology.geometry.threshold_graph` for clouds of few dimensions,
+and the exact lengths of a filtration's edges (:func:`pair_sq`).
 
 The rows of ``P`` (principal coordinates) are sorted by their first coordinate, so a row's scan
 stops at the first ``j`` whose first coordinate is more than ``reach`` above its own. Imported
@@ -12,7 +13,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["count", "fill", "upper_max"]
+__all__ = ["count", "fill", "pair_sq", "upper_max"]
 
 
 @numba.njit(cache=True)
@@ -72,3 +73,19 @@ def fill(P: NDArray[np.float64], hi: float, reach: float, offsets: NDArray[np.in
     """Write the pairs of row ``i`` from slot ``offsets[i]`` (``offsets`` from :func:`count`)."""
     for i in numba.prange(P.shape[0]):
         row_pairs(P, i, hi, reach, offsets[i], rows, cols, d2, True)
+
+
+@numba.njit(parallel=True, cache=True)
+def pair_sq(X: NDArray[np.float64], rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``|x_rows[e] - x_cols[e]|^2`` for every pair ``e``, summed over the coordinates in order
+    (GUDHI's order): equal coordinate differences give equal values, whatever the pair."""
+    out = np.empty(rows.size)
+    d = X.shape[1]
+    for e in numba.prange(rows.size):
+        a, b = rows[e], cols[e]
+        s = 0.0
+        for k in range(d):
+            y = X[a, k] - X[b, k]
+            s += y * y
+        out[e] = s
+    return out

@@ -117,7 +117,8 @@ def stable_bands_of(diagram: PersistenceDiagram, max_scale: float | None = None,
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"min_persistence must be a finite number >= 0, got {min_persistence!r}")
     if eps > 0:
-        diagram = PersistenceDiagram(tuple(b[b[:, 1] - b[:, 0] >= eps] for b in diagram.bars), diam)
+        diagram = PersistenceDiagram(tuple(b[b[:, 1] - b[:, 0] >= eps] for b in diagram.bars), diam,
+                                     diagram.resolution)
     values = [np.zeros(1), np.array([end])]
     for bars in diagram.bars:
         flat = bars.ravel()
@@ -155,6 +156,38 @@ class BettiCurve:
     diameter: float
     max_scale: float
     diagram: PersistenceDiagram = field(repr=False, compare=False)
+
+    @classmethod
+    def from_diagram(cls, diagram: PersistenceDiagram, max_scale: float | None = None, num: int = 201,
+                     spacing: str = "linear") -> BettiCurve:
+        """The Betti curve of a diagram computed elsewhere, on ``num`` scales from 0 to ``max_scale``.
+
+        ``b_p(r) = #{bars [b, d) of H_p : b <= r < d}`` on the grid; no filtration is computed
+        (e.g. the diagram of :func:`~invariance.topology.significant_features`, or of
+        :func:`~invariance.topology.breakdown_diagnostics`'s ``significance``).
+
+        Args:
+            diagram: a :class:`~invariance.topology.persistence.PersistenceDiagram`.
+            max_scale: the absolute scale at which ``diagram``'s filtration was stopped (bars
+                alive there have ``death = inf``); ``None``: the whole filtration (``diam``).
+                A larger value than the true end would count bars that died beyond it.
+            num: grid size (``>= 2``).
+            spacing: ``"linear"`` or ``"log"`` (from ``max_scale / 1000``).
+
+        Example:
+            >>> dgm = PersistenceDiagram((np.array([[0.0, 1.0], [0.0, np.inf]]), np.array([[0.5, 1.5]])), 4.0)
+            >>> BettiCurve.from_diagram(dgm, max_scale=2.0, num=5).betti.tolist()
+            [[2, 0], [2, 1], [1, 1], [1, 0], [1, 0]]
+        """
+        if not isinstance(diagram, PersistenceDiagram):
+            raise TypeError(f"diagram must be a PersistenceDiagram, got {type(diagram).__name__}")
+        diam = float(diagram.diameter)
+        top = diam if max_scale is None else float(max_scale)
+        if not np.isfinite(top) or top < 0:
+            raise ValueError(f"max_scale must be a finite number >= 0, got {max_scale!r}")
+        top = min(top, diam) if diam > 0 else top
+        grid = _grid(top, check_int(num, "num", 2), spacing)
+        return cls(scales=grid, betti=_counts(diagram, grid), diameter=diam, max_scale=top, diagram=diagram)
 
     @property
     def fractions(self) -> NDArray[np.float64]:
@@ -246,6 +279,15 @@ class BettiCurve:
         return out
 
 
+def _grid(top: float, n: int, spacing: str) -> NDArray[np.float64]:
+    """``n`` scales from 0 to ``top``, linear or (``"log"``) geometric from ``top / 1000``."""
+    if spacing not in ("linear", "log"):
+        raise ValueError(f"spacing must be 'linear' or 'log', got {spacing!r}")
+    if spacing == "log" and top > 0:
+        return np.concatenate([[0.0], np.geomspace(top / 1000, top, n - 1)])
+    return np.linspace(0.0, top, n)
+
+
 def betti_curve(
     points: ArrayLike,
     max_dim: int = 2,
@@ -312,11 +354,11 @@ def betti_curve(
     full = diam == 0 or top >= diam
     top = diam if full else top
     if grid is None:
-        n = check_int(num, "num", 2)
-        if spacing == "log" and top > 0:
-            grid = np.concatenate([[0.0], np.geomspace(top / 1000, top, n - 1)])
-        else:
-            grid = np.linspace(0.0, top, n)
-    dgm = persistence_diagram(Z, k, max_scale=None if full else top, backend=backend, threads=threads)
-    dgm = PersistenceDiagram(bars=dgm.bars, diameter=diam)
+        grid = _grid(top, check_int(num, "num", 2), spacing)
+    # the collapse backend reads its edge lengths from the coordinates it is given: the user's, so that
+    # equal lengths stay equal (centring rounds them apart); the others run on the short coordinates
+    collapse = backend == "collapse" or (backend == "auto" and k >= 2)
+    dgm = persistence_diagram(X if collapse else Z, k, max_scale=None if full else top, backend=backend,
+                              threads=threads)
+    dgm = PersistenceDiagram(bars=dgm.bars, diameter=diam, resolution=dgm.resolution)
     return BettiCurve(scales=grid, betti=_counts(dgm, grid), diameter=diam, max_scale=top, diagram=dgm)

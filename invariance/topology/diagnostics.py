@@ -64,9 +64,9 @@ from numpy.typing import ArrayLike, NDArray
 from ..arguments import check_int, check_positive
 from ..tables import format_table
 from .betti import betti_report
-from .distances import diagram_distance
-from .geometry import as_points, diameter, isometric_coordinates, resolve_scale
-from .merges import effective_width, merge_clusters
+from .distances import diagram_distances
+from .geometry import _gram_of, as_points, diameter, isometric_coordinates, resolve_scale
+from .merges import merge_clusters
 from .normalisation import normalise_shape
 from .significance import SignificantFeatures, significant_features
 
@@ -119,8 +119,15 @@ def twonn_dimension(points: ArrayLike, tolerance: float = 1e-6, discard: float =
         raise ValueError(f"discard must lie in [0, 1), got {discard!r}")
     if X.shape[0] < 3:
         return float("nan")
+    return _twonn(X, merge_clusters(X, tol).labels, discard)
+
+
+def _twonn(X: NDArray[np.float64], labels: NDArray[np.int64], discard: float) -> float:
+    """TwoNN on one representative per cluster (``labels`` of :func:`merge_clusters`)."""
+    if X.shape[0] < 3:
+        return float("nan")
     # coinciding neurons are one point: keep one representative per cluster
-    _, first = np.unique(merge_clusters(X, tol).labels, return_index=True)
+    _, first = np.unique(labels, return_index=True)
     Z = isometric_coordinates(X[np.sort(first)])
     n = Z.shape[0]
     if n < 3:
@@ -308,13 +315,15 @@ class BreakdownDiagnosis:
 
 def _pair_statistics(X: NDArray[np.float64], Y: NDArray[np.float64], DX: float, DY: float, tol: float,
                      contraction: float, separation: float, bound: float | None) -> tuple[int, float, int]:
-    """Collapsed pairs, minimum absolute ratio, Lemma 2 violations, streamed over row blocks."""
+    """Collapsed pairs, minimum absolute ratio, Lemma 2 violations, streamed over the upper row blocks
+    of the squared distances (the Gram blocks the diameters and merges of ``X`` and ``Y`` computed)."""
     collapsed = violations = 0
     min_ratio = math.inf
-    gen = zip(_blocks(X), _blocks(Y))
-    for (a, dX), (_, dY) in gen:
-        rows = np.arange(dX.shape[0])[:, None] + a
-        cols = np.arange(dX.shape[1])[None, :]
+    gen = zip(_gram_of(X).blocks(), _gram_of(Y).blocks())
+    for (_, d2X), (_, d2Y) in gen:
+        dX, dY = np.sqrt(d2X), np.sqrt(d2Y)
+        rows = np.arange(dX.shape[0])[:, None]
+        cols = np.arange(dX.shape[1])[None, :]  # column j of block a is point a + j
         mask = (cols > rows) & (dX > tol * DX)
         if not np.any(mask):
             continue
@@ -406,11 +415,12 @@ def breakdown_diagnostics(before: ArrayLike, after: ArrayLike, **options: Any) -
     # merging
     DX, DY = diameter(X), diameter(Y)
     collapsed, min_ratio, violations = _pair_statistics(X, Y, DX, DY, tol, contraction, separation, bound)
-    width = (effective_width(X, tol), effective_width(Y, tol))
+    clusters = (merge_clusters(X, tol), merge_clusters(Y, tol))  # the effective width, and TwoNN's points
+    width = (clusters[0].n_clusters, clusters[1].n_clusters)
     # spreading
     tv = (_total_variance(X), _total_variance(Y))
     pr = (participation_ratio(X), participation_ratio(Y))
-    idim = (twonn_dimension(X, tol), twonn_dimension(Y, tol))
+    idim = (_twonn(X, clusters[0].labels, 0.1), _twonn(Y, clusters[1].labels, 0.1))
 
     # topology, after the (optional) normalisation
     TX, TY = normalise_shape(X, norm), normalise_shape(Y, norm)
@@ -424,13 +434,16 @@ def breakdown_diagnostics(before: ArrayLike, after: ArrayLike, **options: Any) -
     else:
         sig_opts.update(method="fixed", min_persistence=options.get("min_persistence", 0.25))
     sx, sy = significant_features(TX, **sig_opts), significant_features(TY, **sig_opts)
-    dist = 0.0
+    caps: dict[float | None, list[int]] = {}
     for p in range(k + 1):
         # compare truncated filtrations up to the smaller relative end (deaths capped there)
         rel = [t / sg.diameter for t, sg in ((sx.max_scale[p], sx), (sy.max_scale[p], sy))
                if t is not None and sg.diameter > 0]
-        cap = min(rel) if rel else None
-        dist = max(dist, diagram_distance(sx.diagram, sy.diagram, dim=p, max_scale=cap))
+        caps.setdefault(min(rel) if rel else None, []).append(p)
+    dist = 0.0
+    for cap, dims in caps.items():  # one pass over the dimensions per cap
+        per = diagram_distances(sx.diagram, sy.diagram, max_dim=k, max_scale=cap)
+        dist = max([dist] + [per[p] for p in dims])
 
     # verdicts
     evidence: list[str] = []

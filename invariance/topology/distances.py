@@ -65,7 +65,7 @@ def as_diagram(x: PersistenceDiagram | ArrayLike, max_dim: int = 2, max_scale: f
         frac = check_positive(max_scale, "max_scale")
         top = frac * diam if diam > 0 and frac < 1 else None
     dgm = persistence_diagram(Z, k, max_scale=top)
-    return PersistenceDiagram(bars=dgm.bars, diameter=diam)
+    return PersistenceDiagram(bars=dgm.bars, diameter=diam, resolution=dgm.resolution)
 
 
 def _prepared(d: PersistenceDiagram, p: int, normalise: bool, cap: float | None) -> NDArray[np.float64]:

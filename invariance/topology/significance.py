@@ -66,7 +66,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..arguments import check_int, check_positive, check_seed
 from .geometry import as_points, diameter, isometric_coordinates
-from .persistence import PersistenceDiagram, _collapsed_bars, graph_filtration_bars
+from .persistence import _FLOAT32, PersistenceDiagram, _collapsed_bars, _float64_resolution, _graph_filtration
 
 __all__ = ["SIGNIFICANCE_METHODS", "Feature", "SignificantFeatures", "significant_features"]
 
@@ -169,17 +169,18 @@ _H2_SCALE = 0.75
 
 
 def _rips(Z: NDArray[np.float64], k: int, tops: tuple[float | None, ...], threads: int,
-          D: NDArray[np.float64] | None = None) -> tuple[NDArray[np.float64], ...]:
+          D: NDArray[np.float64] | None = None) -> tuple[tuple[NDArray[np.float64], ...], float]:
     """Bars of ``H_0..H_k``; dimensions with the same end of filtration share one computation.
 
     A truncated filtration (``H_2`` by default) is reduced by GUDHI's filtered edge collapse
     (:func:`~invariance.topology.persistence.graph_filtration_bars`); a whole one goes to
     giotto-ph as it is. With ``D`` (the distance matrix of ``Z``) the distances are not
     computed again (the subsamples of :func:`significant_features` share one matrix).
+    Returns the bars and the resolution of their values (see :class:`PersistenceDiagram`).
     """
-    from gph import ripser_parallel
-
     out: list[NDArray[np.float64]] = []
+    res = _float64_resolution(Z.shape[1])
+    single = False
     n = Z.shape[0]
     p = 0
     while p <= k:
@@ -190,17 +191,22 @@ def _rips(Z: NDArray[np.float64], k: int, tops: tuple[float | None, ...], thread
         if n == 1:
             dgms: Sequence[NDArray[np.float64]] = [np.array([[0.0, np.inf]])] + [np.zeros((0, 2))] * q
         elif top is None:
+            from gph import ripser_parallel
+
             source = Z if D is None else D
             dgms = ripser_parallel(source, metric="euclidean" if D is None else "precomputed", maxdim=q,
                                    collapse_edges=False, n_threads=threads)["dgms"]
+            single = True
         elif D is None:
-            dgms = _collapsed_bars(Z, q, top, threads)
+            dgms, part = _collapsed_bars(Z, q, top, threads)
+            res = max(res, part)
         else:
             i, j = np.nonzero(np.triu(D <= top, 1))
-            dgms = graph_filtration_bars(n, i.astype(np.int64), j.astype(np.int64), D[i, j], q, threads)
+            dgms, used = _graph_filtration(n, i.astype(np.int64), j.astype(np.int64), D[i, j], q, threads)
+            single = single or used
         out.extend(np.asarray(dgms[d], dtype=np.float64).reshape(-1, 2) for d in range(p, q + 1))
         p = q + 1
-    return tuple(out)
+    return tuple(out), res + (_FLOAT32 if single else 0.0)
 
 
 def _capped(bars: NDArray[np.float64], top: float | None) -> NDArray[np.float64]:
@@ -312,7 +318,8 @@ def significant_features(
     else:
         high = check_positive(high_dim_scale, "high_dim_scale")
         tops = tuple(high * diam if p >= 2 and diam > 0 and high < 1 else None for p in range(k + 1))
-    dgm = PersistenceDiagram(bars=_rips(Z, k, tops, threads, D), diameter=diam)
+    all_bars, res = _rips(Z, k, tops, threads, D)
+    dgm = PersistenceDiagram(bars=all_bars, diameter=diam, resolution=res)
     dists = haus = np.zeros(0)
     if method == "fixed":
         if min_persistence is None:
@@ -328,7 +335,8 @@ def significant_features(
         if method == "bottleneck-subsampling":
             def distance(idx: NDArray[np.intp]) -> float:
                 Ds = None if D is None else np.ascontiguousarray(D[np.ix_(idx, idx)])
-                sub = PersistenceDiagram(bars=_rips(Z[idx], k, tops, 1, Ds), diameter=diam)
+                sub_bars, sub_res = _rips(Z[idx], k, tops, 1, Ds)
+                sub = PersistenceDiagram(bars=sub_bars, diameter=diam, resolution=sub_res)
                 return _bottleneck(dgm, sub, tops)
 
             # one subsample per thread (GUDHI's collapse and giotto-ph release the GIL)
