@@ -4,7 +4,7 @@ Reproduce:  python benchmarks/mnist_robust_benchmark.py                         
             python benchmarks/mnist_robust_benchmark.py --baseline /tmp/base    (and an older checkout)
             python benchmarks/mnist_robust_benchmark.py --quick                 (adam 1e-3 and 1e-5, seed 0)
 
-Each variant is one process, ``python -m invariance experiment mnist --no-progress --out TMP``
+Each variant is one process, ``python -m invariance.cli experiment mnist --no-progress --out TMP``
 (the full default: 4 settings x 3 seeds, 600 steps each, on 2 worker processes), with
 ``--no-robust`` for the fixed-scale readings; its time is the wall time of that process
 (imports, data, training, sharpness, topology, figures). ``--baseline PATH`` adds a checkout of
@@ -33,7 +33,7 @@ def run_variant(code: pathlib.Path, robust: bool, extra: list[str], timeout: flo
     """Wall time of one experiment process on the code at ``code``."""
     env = dict(os.environ, PYTHONPATH=str(code))
     with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "invariance", "experiment", "mnist", "--no-progress", "--out", out, *extra]
+        cmd = [sys.executable, "-m", "invariance.cli", "experiment", "mnist", "--no-progress", "--out", out, *extra]
         if not robust:
             cmd.append("--no-robust")
         t = time.perf_counter()
