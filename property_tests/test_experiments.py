@@ -121,6 +121,24 @@ def test_topology_change_reports_merges_and_spreading_with_their_mechanism():
     assert min_distance_ratio(X, 2 * X) == pytest.approx(2.0)
 
 
+def test_topology_change_defaults_to_significance_by_subsampling_and_sees_a_hole_filled():
+    """The default diagnostics of a lowdim run are the subsampling significance (up to FULL_MAX_SCALE); they read
+    the two holes of the planar shape, and (negative control) read them gone when the holes are filled in."""
+    from invariance.experiments.lowdim import FULL_MAX_SCALE
+    from invariance.topology import samplers
+
+    assert LowDimConfig().diagnostics == "full"
+    X = samplers.two_holed_region(400, seed=0)
+    same = topology_change(X, X + 1e-3)
+    opts = same["diagnostics"]["options"]
+    assert opts["significance"] and opts["method"] == "bottleneck-subsampling" and opts["max_scale"] == FULL_MAX_SCALE
+    assert same["persistent_betti_before"] == same["persistent_betti_after"] == [1, 2, 0]
+    assert same["mechanism"] == "none" and not same["diagnostics"]["persistent_betti_changed"]
+    filled = samplers.two_holed_region(400, hole=0.05, seed=1)  # the same disk, holes too small to read
+    r = topology_change(X, filled)
+    assert r["persistent_betti_after"][1] == 0 and r["diagnostics"]["persistent_betti_changed"]
+
+
 # ----------------------------------------------------------------------------- claims, fast
 def test_lowdim_small_lr_keeps_and_large_lr_breaks_the_topology(tmp_path):
     """The direction of Theorem 1 on a tiny 2D network: eta*K = 0.3 keeps the Betti numbers and all

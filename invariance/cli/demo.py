@@ -41,8 +41,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--n-data", type=int_at_least(10), default=d["n_data"],
                    help=f"teacher-student data points (default {d['n_data']})")
     p.add_argument("--diagnostics", choices=("fast", "full", "off"), default=d["diagnostics"],
-                   help="breakdown diagnostics (merging vs spreading, significant Betti numbers): fast, full "
-                        f"(subsampling significance, slower) or off (default {d['diagnostics']})")
+                   help="breakdown diagnostics (merging vs spreading, significant Betti numbers): full "
+                        "(significance by subsampling), fast (a fixed lifetime threshold) or off "
+                        f"(default {d['diagnostics']})")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run, leaf_parser=p)
     return p

@@ -26,7 +26,7 @@ __all__ = ["demo", "DEMO_DEFAULTS"]
 #: (results/README.md).
 DEMO_DEFAULTS: dict[str, Any] = {
     "input_dim": 1, "shape": "genus2", "optimizer": "momentum", "width": 512, "steps": 2000, "small_lr": 5e-4,
-    "large_lr": 4.5e-3, "seed": 0, "n_data": 5000, "diagnostics": "fast",
+    "large_lr": 4.5e-3, "seed": 0, "n_data": 5000, "diagnostics": "full",
 }
 
 
@@ -47,7 +47,9 @@ def demo(out: str | Path | None = None, seed: int = 0, width: int = DEMO_DEFAULT
     Args:
         out: run directory (default ``runs/demo-<timestamp>``).
         seed, width, steps, optimizer, small_lr, large_lr, n_data: the configuration.
-        diagnostics: mode of the breakdown diagnostics (``"fast"``, ``"full"``, ``"off"``).
+        diagnostics: mode of the breakdown diagnostics: ``"full"`` (default; significant Betti
+            numbers by subsampling, as :func:`~invariance.experiments.lowdim.topology_change`),
+            ``"fast"`` (a fixed lifetime threshold) or ``"off"``.
         progress: show progress bars.
         stream: where to print (default stdout).
 
