@@ -87,6 +87,26 @@ def test_sharpness_is_recorded_for_adam(tiny_run):
     assert "inv_K_mean" not in metrics["settings"]["gd_0.5"]
 
 
+def test_sharpness_estimates_are_warm_started_and_follow_the_trained_model():
+    """After the first estimate each one starts from the previous Ritz vectors; the float64 copy of the model
+    follows training (a stale copy would give the initial lambda_max at every step) and agrees with float32."""
+    from invariance.experiments.mnist import load_data
+
+    cfg = MnistConfig.tiny(steps=12, betti_every=12, sharpness_every=4, sharpness_optimizers=("gd",), n_train=200,
+                           n_test=50, hidden=16, sharpness_samples=100, sharpness_tol=1e-6, sharpness_max_hvp=200,
+                           robust_topology=False)
+    data = load_data(cfg)
+    runs = {dt: train_one(cfg.with_(sharpness_dtype=dt), data, "gd", 0.5, seed=0)["sharpness"]
+            for dt in ("float32", "float64")}
+    for recs in runs.values():
+        assert [r["step"] for r in recs] == [0, 4, 8, 12]
+        assert [r["warm"] for r in recs] == [False, True, True, True]
+        assert all(r["converged"] and r["n_hvp"] >= 1 and r["K_rel_products"] >= 1 for r in recs)
+    lam64 = [r["lambda_max"] for r in runs["float64"]]
+    assert max(lam64) - min(lam64) > 1e-3 * max(lam64)  # the estimates move with training
+    assert [r["lambda_max"] for r in runs["float32"]] == pytest.approx(lam64, rel=1e-3)
+
+
 def test_same_seed_same_trajectory():
     cfg = MnistConfig.tiny(steps=3, betti_every=3, sharpness_every=0, n_train=100, n_test=50, hidden=8)
     from invariance.experiments.mnist import load_data

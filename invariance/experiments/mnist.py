@@ -23,7 +23,9 @@ Measured every ``betti_every`` steps, per optimizer, learning rate and seed:
   significant test accuracy", so a small learning rate is not merely standing still);
 * every ``sharpness_every`` steps (Adam by default; Figure 12), ``K = lambda_max`` of the
   Hessian of the full-batch cross-entropy on a fixed subset of the training images, by
-  Lanczos (:func:`~invariance.sharpness.sharpness`), and ``1/K`` beside ``eta``.
+  Lanczos (:func:`~invariance.sharpness.sharpness`), and ``1/K`` beside ``eta``, with the
+  relative sharpness ``K_rel`` of GD's rule; after the first, each estimate starts from the
+  previous Ritz vectors (:class:`~invariance.torch.SharpnessTracker`).
 
 Betti numbers at one scale are fragile (issue 9): the first and last snapshot of every
 run are also read at several fractions of the diameter (``scale_fractions``), and each run's
@@ -408,7 +410,8 @@ def train_one(
         A dict with ``records`` (one per recorded step: ``step``, ``betti``, ``scale``,
         ``diameter``, ``min_distance``, ``n_clusters``, ``displacement``, ``test_accuracy``,
         ``train_loss``, ``train_accuracy``), ``sharpness`` (``step``, ``lambda_max``,
-        ``inv_K``, ``residual``, ``n_hvp``, ``converged``), ``robust`` (scale-robust readings
+        ``inv_K``, ``residual``, ``n_hvp``, ``converged``, ``K_rel``, ``inv_K_rel``,
+        ``K_rel_products``, ``warm``), ``robust`` (scale-robust readings
         of the first and last snapshot) and timings.
     """
     import torch
@@ -450,6 +453,7 @@ def train_one(
     x_sh = x_tr[: config.sharpness_samples]
     y_sh = y_tr[: config.sharpness_samples]
     sharp_model: torch.nn.Module | None = None
+    tracker: Any = None  # SharpnessTracker, made at the first measurement
     if config.sharpness_dtype == "float64":
         x_sh = x_sh.double()
     measure_sharpness = config.sharpness_every > 0 and optimizer in config.sharpness_optimizers
@@ -487,25 +491,28 @@ def train_one(
         snapshots["initial" if step == 0 else "final"] = X
 
     def measure(step: int) -> None:
-        nonlocal t_sharp, sharp_model
-        from ..sharpness import sharpness
-        from ..torch.relative_sharpness import relative_sharpness
+        # lambda_max and the relative sharpness (GD's rule), each estimate after the first started from
+        # the previous Ritz vectors (SharpnessTracker): the same tolerance, fewer Hessian-vector products
+        nonlocal t_sharp, sharp_model, tracker
+        from ..torch.sharpness_tracker import SharpnessTracker
 
         t0 = time.perf_counter()
         if config.sharpness_dtype == "float64":
-            sharp_model = copy.deepcopy(model).double()
-            m = sharp_model
-        else:
-            m = model
-        res = sharpness(lambda: F.cross_entropy(m(x_sh), y_sh), list(m.parameters()), tol=config.sharpness_tol,
-                        max_hvp=config.sharpness_max_hvp, seed=seed)
-        rel = relative_sharpness(lambda: F.cross_entropy(m(x_sh), y_sh), m, tol=config.sharpness_tol,
-                                 max_products=config.sharpness_max_hvp, seed=seed, lambda_max=False)
+            if sharp_model is None:
+                sharp_model = copy.deepcopy(model).double()
+            else:
+                sharp_model.load_state_dict(model.state_dict())  # copy_ converts to float64
+        m = sharp_model if sharp_model is not None else model
+        if tracker is None:
+            tracker = SharpnessTracker(lambda: F.cross_entropy(m(x_sh), y_sh), m, tol=config.sharpness_tol,
+                                       max_products=config.sharpness_max_hvp, seed=seed)
+        rec = tracker.estimate(step)
         t_sharp += time.perf_counter() - t0
-        lam = res.eigenvalue
+        lam = rec.lambda_max
         sharp.append({"step": step, "lambda_max": lam, "inv_K": 1.0 / lam if lam > 0 else math.inf,
-                      "residual": res.residual, "n_hvp": res.n_hvp, "converged": res.converged,
-                      "K_rel": rel.K_rel, "inv_K_rel": rel.eta_star_rel, "K_rel_products": rel.n_products})
+                      "residual": rec.lambda_residual, "n_hvp": rec.lambda_products, "converged": rec.converged,
+                      "K_rel": rec.K_rel, "inv_K_rel": rec.eta_star_rel, "K_rel_products": rec.K_rel_products,
+                      "warm": rec.warm})
 
     for step in range(config.steps + 1):
         if step % config.betti_every == 0 or step == config.steps:

@@ -57,6 +57,7 @@ class SharpnessRecord:
         warm: started from the previous estimate's Ritz vectors.
         converged: both estimates met the tolerance.
         seconds: wall time of the estimate.
+        lambda_residual: ``||H v - theta v||`` of the returned Ritz pair of ``lambda_max``.
     """
 
     step: int
@@ -75,6 +76,7 @@ class SharpnessRecord:
     warm: bool
     converged: bool
     seconds: float
+    lambda_residual: float = math.nan
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -192,7 +194,7 @@ class SharpnessTracker:
                               warm=prev is not None,
                               converged=bool(lam.converged and (not self.relative or math.isfinite(K) and Kb <= self.tol
                                                                 * max(abs(K), 1e-300))),
-                              seconds=time.perf_counter() - t0)
+                              seconds=time.perf_counter() - t0, lambda_residual=float(lam.residual))
         self._records.append(rec)
         return rec
 
