@@ -128,8 +128,8 @@ class MnistConfig:
             for over ten minutes on a cloud that had spread, Adam at 1e-3), and the
             ``scale_fractions`` readings are then read from its diagram. The persistent Betti
             numbers use a fixed lifetime threshold of 0.25 diam (``significance=False``). The
-            whole default experiment took 576.8 s with them and 549.6 s without, against 567.8 s
-            for the fixed-scale readings of the code before them (2 cores, one round,
+            whole default experiment took 200.8 s with them and 198.5 s without, against 207.2 s
+            for the fixed-scale readings of the code before them (2 cores, means of two rounds,
             ``benchmarks/results/mnist_robust.md``).
         curve_max_scale: the Betti curve is computed up to this fraction of the diameter.
         threads: torch CPU threads during the run.
