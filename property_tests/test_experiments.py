@@ -15,6 +15,7 @@ import pytest
 from invariance.cli import main
 from invariance.experiments import RunDirectory, start_run
 from invariance.experiments.lowdim import (
+    KNOWN_BETTI,
     TABLE1,
     LowDimConfig,
     build_model,
@@ -94,7 +95,14 @@ def test_table1_and_config_validation():
 def test_initial_shapes_have_their_known_betti_numbers(shape, dim, expected):
     X = initial_neurons(LowDimConfig(shape=shape, input_dim=dim, width=400))
     assert X.shape == (400, dim + 1)
-    assert quick_topology(X, 0.25, 1e-4)["betti"] == expected
+    assert quick_topology(X, 0.25, 1e-4)["betti"] == expected == KNOWN_BETTI[(shape, dim)]
+
+
+@pytest.mark.parametrize("shape,width,fraction", [("genus2", 1024, 0.15), ("two-genus1", 2048, 0.08)])
+def test_surfaces_in_space_read_their_known_betti_numbers(shape, width, fraction):
+    """The double torus (1, 4, 1) and two disjoint tori (2, 4, 2): each torus is (1, 2, 1)."""
+    X = initial_neurons(LowDimConfig(shape=shape, input_dim=2, width=width))
+    assert quick_topology(X, fraction, 1e-4)["betti"] == KNOWN_BETTI[(shape, 2)]
 
 
 def test_model_neurons_are_the_rows_w_a():

@@ -411,7 +411,8 @@ def train_one(
         ``diameter``, ``min_distance``, ``n_clusters``, ``displacement``, ``test_accuracy``,
         ``train_loss``, ``train_accuracy``), ``sharpness`` (``step``, ``lambda_max``,
         ``inv_K``, ``residual``, ``n_hvp``, ``converged``, ``K_rel``, ``inv_K_rel``,
-        ``K_rel_products``, ``warm``), ``robust`` (scale-robust readings
+        ``K_rel_products``, ``warm``; ``converged``: both ``lambda_max`` and ``K_rel`` met
+        ``sharpness_tol``), ``robust`` (scale-robust readings
         of the first and last snapshot) and timings.
     """
     import torch
