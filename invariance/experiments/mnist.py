@@ -498,15 +498,14 @@ def train_one(
         from ..torch.sharpness_tracker import SharpnessTracker
 
         t0 = time.perf_counter()
-        if config.sharpness_dtype == "float64":
-            if sharp_model is None:
+        if tracker is None:  # the tracker and the float64 copy it measures are made once
+            if config.sharpness_dtype == "float64":
                 sharp_model = copy.deepcopy(model).double()
-            else:
-                sharp_model.load_state_dict(model.state_dict())  # copy_ converts to float64
-        m = sharp_model if sharp_model is not None else model
-        if tracker is None:
+            m = sharp_model if sharp_model is not None else model
             tracker = SharpnessTracker(lambda: F.cross_entropy(m(x_sh), y_sh), m, tol=config.sharpness_tol,
                                        max_products=config.sharpness_max_hvp, seed=seed)
+        elif sharp_model is not None:
+            sharp_model.load_state_dict(model.state_dict())  # copy_ converts to float64
         rec = tracker.estimate(step)
         t_sharp += time.perf_counter() - t0
         lam = rec.lambda_max

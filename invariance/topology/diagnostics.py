@@ -466,8 +466,8 @@ def breakdown_diagnostics(before: ArrayLike, after: ArrayLike, **options: Any) -
     used = dict(eta=eta, K=K, tolerance=tol, contraction=contraction, separation=separation, min_pairs=min_pairs,
                 rise=rise,
                 scale=spec if isinstance(spec, float) else f"{spec.fraction:g} diam", max_dim=k,
-                significance=use_sig, max_scale=options.get("max_scale"),
-                high_dim_scale=options.get("high_dim_scale", 0.75), normalise=norm, seed=sx.seed, method=sx.method,
+                significance=use_sig, max_scale=sig_opts["max_scale"], high_dim_scale=sig_opts["high_dim_scale"],
+                normalise=norm, seed=sx.seed, method=sx.method,
                 n_subsamples=sx.n_subsamples, subsample_size=sx.subsample_size)
     return BreakdownDiagnosis(
         mechanism=mechanism,
